@@ -1,0 +1,106 @@
+"""DuckDB connections and SQL models: the only module that reads ``.sql`` files.
+
+SQL models live in ``pipelines/sql/<layer>/<model>.sql``. They refer to inputs by catalog
+name (bound here as views over Parquet) and take values as bound ``$name`` parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines import catalog
+from pipelines.settings import Settings
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+#: H3 hierarchy in plain SQL. Parents by bit arithmetic are exact (checked against h3-py in
+#: tests/test_h3index.py); ids are signed BIGINT because bit 63 of an H3 index is always 0.
+MACROS = (
+    "CREATE OR REPLACE MACRO h3_parent(h, r) AS "
+    "(h & ~(15::BIGINT << 52)) | (r::BIGINT << 52) | ((1::BIGINT << (3 * (15 - r))) - 1)",
+    "CREATE OR REPLACE MACRO h3_res(h) AS ((h >> 52) & 15)::INTEGER",
+)
+
+
+def connect(
+    settings: Settings,
+    database: Path | str = ":memory:",
+    *,
+    read_only: bool = False,
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB connection configured from settings.
+
+    Parameters
+    ----------
+    settings
+        Supplies ``memory_limit``, ``threads`` and the spill directory.
+    database
+        Database file, or ``":memory:"``.
+    read_only
+        Open read-only (the dashboard and notebooks always do).
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+    """
+    settings.temp_directory.mkdir(parents=True, exist_ok=True)
+    config = {
+        "memory_limit": settings.memory_limit,
+        "threads": str(settings.threads),
+        "temp_directory": str(settings.temp_directory),
+    }
+    con = duckdb.connect(str(database), read_only=read_only, config=config)
+    # Timestamps are stored as naive UTC and naive city-local columns; pin the session zone
+    # so nothing depends on the host's TZ (DuckDB defaults to it).
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        for macro in MACROS:
+            con.execute(macro)
+    return con
+
+
+@cache
+def load_sql(model: str) -> str:
+    """Return the text of ``sql/<model>.sql`` (``model`` like ``"marts/mart_unit_kpi"``)."""
+    file = SQL_DIR / f"{model}.sql"
+    if not file.is_file():
+        raise FileNotFoundError(f"no SQL model {model!r} at {file}")
+    return file.read_text(encoding="utf-8")
+
+
+def bind_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, names: Iterable[str]) -> None:
+    """Register catalog Parquet datasets as views named after the datasets."""
+    for name in names:
+        file = catalog.path(settings, name)
+        if not file.exists():
+            raise FileNotFoundError(f"input {name!r} missing at {file}; run the earlier stage")
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{file}')")
+
+
+def run_model(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    materialize: str | None = None,
+) -> None:
+    """Run one SQL model, optionally as ``CREATE OR REPLACE TABLE <materialize> AS``."""
+    sql = load_sql(model)
+    if materialize:
+        sql = f"CREATE OR REPLACE TABLE {materialize} AS\n{sql}"
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    con.execute(sql, used)
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, table: str, file: Path) -> int:
+    """Write ``table`` to ``file`` atomically (temp file + rename); return its row count."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(file.suffix + ".tmp")
+    con.execute(f"COPY {table} TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+    tmp.replace(file)
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])

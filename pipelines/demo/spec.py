@@ -1,0 +1,117 @@
+"""The demo source's spec: how its files are laid out and what their values mean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEMO_SPEC = """\
+# Source spec of the generated demo city (written by `yiwang demo`).
+# Paths are relative to this file. See docs/data-sources.md for every key.
+
+[source]
+name = "深圳演示城市 (synthetic)"
+timezone = "Asia/Shanghai"
+city_id = "440300"
+city_name = "深圳市"
+city_name_en = "Shenzhen"
+
+[boundaries]
+coord_sys = "GCJ02"
+id_field = "code"
+name_field = "name"
+name_en_field = "name_en"
+parent_field = "parent_code"
+population_field = "population"
+
+[boundaries.files]
+district = "boundaries/district.geojson"
+street = "boundaries/street.geojson"
+community = "boundaries/community.geojson"
+grid = "boundaries/grid.geojson"
+
+[categories]
+file = "categories.csv"
+
+[requests]
+files = "requests/requests_*.parquet"
+coord_sys = "GCJ02"
+timestamp_format = "%Y-%m-%d %H:%M:%S"
+
+[requests.columns]
+request_id = "工单编号"
+created_at = "受理时间"
+channel = "来源渠道"
+event_type = "事项编码"
+address = "诉求地址"
+description = "诉求内容"
+lng = "经度"
+lat = "纬度"
+component_id = "部件编号"
+
+[requests.channels]
+"12345热线" = "hotline"
+"i深圳随手拍" = "app"
+"微信公众号" = "wechat"
+"网格巡查" = "patrol"
+"传感器告警" = "sensor"
+
+[events]
+files = "requests/events_*.parquet"
+timestamp_format = "%Y-%m-%d %H:%M:%S"
+
+[events.columns]
+request_id = "工单编号"
+event = "环节"
+ts = "时间"
+level = "派发层级"
+department = "承办单位"
+rating = "评价结果"
+
+[events.events]
+"受理" = "reported"
+"派单" = "dispatched"
+"签收" = "accepted"
+"办结" = "closed"
+"评价" = "rated"
+"重办" = "reopened"
+
+[events.levels]
+"区级" = "district"
+"街道级" = "street"
+"社区级" = "community"
+
+[events.ratings]
+"满意" = "satisfied"
+"基本满意" = "basically_satisfied"
+"不满意" = "dissatisfied"
+
+[components]
+file = "components/components.csv"
+encoding = "utf-8"
+coord_sys = "WGS84"
+
+[components.columns]
+component_id = "部件编号"
+kind = "部件类型"
+lng = "经度"
+lat = "纬度"
+owner = "主管单位"
+property_unit = "权属单位"
+maintainer = "养护单位"
+status = "状态"
+installed_on = "启用日期"
+
+[alarms]
+files = "components/alarms.parquet"
+timestamp_format = "%Y-%m-%d %H:%M:%S"
+
+[alarms.columns]
+component_id = "部件编号"
+ts = "告警时间"
+alarm_type = "告警类型"
+"""
+
+
+def write_spec(file: Path) -> None:
+    """Write the demo's ``source.toml``."""
+    file.write_text(DEMO_SPEC, encoding="utf-8")

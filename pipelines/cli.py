@@ -1,0 +1,102 @@
+"""The ``yiwang`` command line: generate the demo, build the warehouse, serve the cockpit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines import catalog
+from pipelines.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__,
+                  pretty_exceptions_enable=False)
+log = logging.getLogger("yiwang")
+
+
+def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    extra = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        extra["data_dir"] = data_dir
+    return Settings.from_env(**extra)
+
+
+DataDir = Annotated[Path | None, typer.Option(help="Data folder (default: YIWANG_DATA_DIR)")]
+
+
+@app.command()
+def demo(
+    requests: Annotated[int | None, typer.Option(help="Number of requests (<= 50 M)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of the 12 months, YYYY-MM-DD")] = None,
+    data_dir: DataDir = None,
+    if_missing: Annotated[bool, typer.Option(help="Do nothing when the demo exists")] = False,
+) -> None:
+    """Generate the demo city's raw files (seeded, deterministic)."""
+    from pipelines.demo import generate
+
+    settings = _settings(data_dir, demo_requests=requests, demo_seed=seed, demo_end=end)
+    out = settings.data_dir / "01_raw" / "demo"
+    wanted = {"requests": settings.demo_requests, "seed": settings.demo_seed,
+              "end_day": settings.demo_end}
+    truth_file = out / "ground_truth.json"
+    if if_missing and truth_file.is_file():
+        have = json.loads(truth_file.read_text(encoding="utf-8"))
+        if all(have.get(k) == v for k, v in wanted.items()):
+            typer.echo(f"demo city already at {out} ({have['requests']:,} requests); reusing it")
+            return
+    summary = generate(out, n_requests=settings.demo_requests, seed=settings.demo_seed,
+                       end=settings.demo_end, progress=sys.stderr.isatty())
+    typer.echo(f"demo city written to {out}: {summary['requests']:,} requests, "
+               f"{summary['events']:,} events, {summary['components']:,} components "
+               f"in {summary['seconds']} s")
+
+
+@app.command()
+def build(
+    data_dir: DataDir = None,
+    source: Annotated[Path | None, typer.Option(help="Source spec TOML")] = None,
+    until: Annotated[str | None, typer.Option(help="Stop after this stage")] = None,
+    if_stale: Annotated[bool, typer.Option(help="Skip when inputs are unchanged")] = False,
+) -> None:
+    """Run ingest -> geoindex -> aggregate -> publish into a new warehouse build."""
+    from pipelines.stages import run_all
+
+    settings = _settings(data_dir, source=source)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    report = run_all(settings, until=until, skip_if_fresh=if_stale)
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help="Listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+    debug: Annotated[bool, typer.Option(help="Dash debug mode (never in production)")] = False,
+) -> None:
+    """Serve the cockpit (reads the published warehouse read-only)."""
+    from dashboard.app import create_app
+
+    settings = _settings(data_dir, host=host, port=port)
+    current = catalog.path(settings, "warehouse_current")
+    if not current.is_file():
+        typer.echo(f"no published warehouse under {settings.data_dir}; run `yiwang build` first",
+                   err=True)
+        raise typer.Exit(2)
+    dash_app = create_app(settings)
+    typer.echo(f"yiwang cockpit on http://{settings.host}:{settings.port}/")
+    dash_app.run(host=settings.host, port=settings.port, debug=debug)
+
+
+def main() -> None:
+    """Entry point for ``python -m pipelines``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

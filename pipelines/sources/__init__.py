@@ -1,0 +1,1 @@
+"""Source adapters: read a source's raw files as its spec declares them."""

@@ -1,0 +1,69 @@
+-- One row per accepted request with place, category, lifecycle and time limit.
+-- Inputs: stg_requests, int_request_geo, int_request_lifecycle, int_unit_lineage,
+-- stg_categories. Params: $default_limit_hours.
+with requests as (
+    select * from stg_requests
+),
+
+geo as (
+    select * from int_request_geo
+),
+
+lifecycle as (
+    select * from int_request_lifecycle
+),
+
+lineage as (
+    select * from int_unit_lineage
+),
+
+categories as (
+    select * from stg_categories
+),
+
+final as (
+    select
+        r.request_id,
+        r.created_local,
+        r.created_utc,
+        cast(r.created_local as date) as created_day,
+        r.channel,
+        r.event_type,
+        coalesce(c.l1_zh, '未分类') as l1_zh,
+        coalesce(c.l1_en, 'Unclassified') as l1_en,
+        coalesce(c.l4_zh, r.event_type, '未分类') as l4_zh,
+        coalesce(c.l4_en, r.event_type, 'Unclassified') as l4_en,
+        coalesce(c.time_limit_hours, $default_limit_hours) as time_limit_hours,
+        r.created_local
+        + to_hours(coalesce(c.time_limit_hours, $default_limit_hours)) as due_at,
+        r.address,
+        r.component_id,
+        g.lng,
+        g.lat,
+        g.cell,
+        g.geo_status,
+        l.grid_id,
+        l.community_id,
+        l.street_id,
+        l.district_id,
+        lc.dispatched_at,
+        lc.dispatch_level,
+        lc.department,
+        lc.accepted_at,
+        lc.first_closed_at,
+        case
+            when lc.last_closed_at is not null
+                and (lc.last_reopened_at is null or lc.last_closed_at > lc.last_reopened_at)
+                then lc.last_closed_at
+        end as closed_at,
+        lc.last_reopened_at,
+        coalesce(lc.reopen_count, 0) as reopen_count,
+        lc.rating
+    from requests as r
+    left join geo as g on g.request_id = r.request_id
+    left join lineage as l on l.grid_id = g.grid_id
+    left join lifecycle as lc on lc.request_id = r.request_id
+    left join categories as c on c.code = r.event_type
+)
+
+select * from final

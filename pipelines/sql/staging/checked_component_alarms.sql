@@ -1,0 +1,27 @@
+-- Type and check sensor alarms. Inputs: raw_component_alarms, stg_components_ids.
+-- Params: $ts_format, $tz.
+with source as (
+    select * from raw_component_alarms
+),
+
+typed as (
+    select
+        source_file,
+        source_row,
+        nullif(trim(component_id), '') as component_id,
+        try_strptime(trim(ts), $ts_format) as ts_local,
+        nullif(trim(alarm_type), '') as alarm_type,
+        to_json(source) as raw
+    from source
+)
+
+select
+    t.*,
+    timezone('UTC', timezone($tz, t.ts_local)) as ts_utc,
+    case
+        when t.component_id is null then 'MISSING_ID'
+        when t.ts_local is null then 'BAD_TIMESTAMP'
+        when c.component_id is null then 'ORPHAN_ALARM'
+    end as reject_reason
+from typed as t
+left join accepted_component_ids as c on c.component_id = t.component_id

@@ -1,0 +1,59 @@
+-- Type and check raw requests. One row out per row in; reject_reason is NULL when accepted.
+-- Inputs: raw_requests (canonical VARCHAR columns), map_channel. Params: $ts_format, $tz.
+with source as (
+    select * from raw_requests
+),
+
+typed as (
+    select
+        source_file,
+        source_row,
+        nullif(trim(request_id), '') as request_id,
+        try_strptime(trim(created_at), $ts_format) as created_local,
+        trim(channel) as channel_raw,
+        nullif(trim(event_type), '') as event_type,
+        nullif(trim(address), '') as address,
+        description,
+        try_cast(lng as double) as lng_src,
+        try_cast(lat as double) as lat_src,
+        nullif(trim(component_id), '') as component_id,
+        to_json(source) as raw
+    from source
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by request_id order by source_file, source_row
+        ) as copy_number
+    from typed
+),
+
+final as (
+    select
+        r.source_file,
+        r.source_row,
+        r.request_id,
+        r.created_local,
+        timezone('UTC', timezone($tz, r.created_local)) as created_utc,
+        coalesce(m.value, 'other') as channel,
+        r.channel_raw,
+        r.event_type,
+        r.address,
+        r.description,
+        r.lng_src,
+        r.lat_src,
+        r.component_id,
+        r.raw,
+        case
+            when r.request_id is null then 'MISSING_ID'
+            when r.created_local is null then 'BAD_TIMESTAMP'
+            when r.copy_number > 1 then 'DUPLICATE_ID'
+        end as reject_reason,
+        m.value is null as flag_unknown_channel
+    from ranked as r
+    left join map_channel as m on m.source_value = r.channel_raw
+)
+
+select * from final

@@ -1,0 +1,270 @@
+"""Aggregate: intermediate models and the marts the cockpit reads with lookups only.
+
+Inputs:  stg_units, stg_requests, stg_request_events, stg_categories, stg_components,
+         int_request_geo, int_component_geo, int_cell_population, ingest_manifest,
+         geoindex_manifest
+Outputs: a new warehouse build (DuckDB file, not yet served; ``publish`` serves it) with
+         meta, dim_unit, unit_shape, dim_period, mart_unit_kpi, mart_hex, hex_shape,
+         mart_unit_daily, mart_unit_category, mart_unit_event_type, dim_component, quality
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from typing import Any
+
+import duckdb
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from pipelines import catalog, db, h3index
+from pipelines.settings import MAP_LEVELS, Settings
+from pipelines.sources.spec import load_spec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT_HOURS = 120  # unknown categories get five days
+MIN_REQUESTS = 5  # below this a worry index is "insufficient data"
+POPULATION_FLOOR = {"unit": 1000, "hex": 200}  # residents, so tiny denominators do not explode
+SIMPLIFY_DEG = {"city": 2e-4, "district": 2e-4, "street": 1e-4, "community": 5e-5, "grid": 2e-5}
+
+INPUTS = ("stg_requests", "stg_request_events", "stg_categories", "stg_components",
+          "int_request_geo", "int_component_geo", "int_cell_population")
+
+
+def pending_path(settings: Settings) -> Any:
+    """File naming the build that ``aggregate`` made and ``publish`` should serve."""
+    return catalog.path(settings, "warehouse_builds").parent / "PENDING"
+
+
+def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+    """Build all marts into a new warehouse file; returns row counts per table."""
+    spec = load_spec(settings.source_spec)
+    db.bind_inputs(con, settings, INPUTS)
+    units = gpd.read_parquet(catalog.path(settings, "stg_units"))
+    con.register("units_frame", pd.DataFrame(units.drop(columns="geometry")))
+    con.execute("CREATE OR REPLACE TABLE units AS SELECT * FROM units_frame")
+    res = {f"res_{lvl}": int(settings.map_res[lvl]) for lvl in MAP_LEVELS}
+    params: dict[str, Any] = {"city_id": spec.city_id, "default_limit_hours": DEFAULT_LIMIT_HOURS,
+                              "min_requests": MIN_REQUESTS, **res}
+
+    db.run_model(con, "intermediate/int_unit_lineage", materialize="int_unit_lineage")
+    db.run_model(con, "intermediate/int_request_lifecycle", materialize="int_request_lifecycle")
+    db.run_model(con, "intermediate/int_requests", params, materialize="int_requests")
+    max_created = con.execute("SELECT max(created_local) FROM int_requests").fetchall()[0][0]
+    if max_created is None:
+        raise ValueError("no accepted requests: nothing to aggregate")
+    as_of = dt.datetime.combine(max_created.date() + dt.timedelta(days=1), dt.time())
+    periods = make_periods(as_of)
+    con.register("periods_frame", periods)
+    con.execute("CREATE OR REPLACE TABLE dim_period AS SELECT * FROM periods_frame")
+    db.run_model(con, "intermediate/int_request_periods", materialize="int_request_periods")
+
+    builds = catalog.path(settings, "warehouse_builds")
+    builds.mkdir(parents=True, exist_ok=True)
+    fingerprint = con.execute("SELECT getvariable('build_fingerprint')").fetchall()[0][0] or "dev"
+    build_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{fingerprint}-{uuid.uuid4().hex[:6]}"
+    partial = builds / f"{build_id}.duckdb.partial"
+    con.execute(f"ATTACH '{partial}' AS wh")
+
+    _unit_marts(con, params)
+    _hex_marts(con, settings, params)
+    for model in ("mart_unit_daily", "mart_unit_category", "mart_unit_event_type"):
+        db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
+    _dimensions(con, units, periods, spec, settings, as_of, build_id, fingerprint)
+    counts = {t: con.execute(f"SELECT count(*) FROM wh.{t}").fetchall()[0][0] for t in (
+        r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() "
+                                  "WHERE database_name = 'wh' ORDER BY 1").fetchall())}
+    con.execute("CHECKPOINT wh")
+    con.execute("DETACH wh")
+    pending_path(settings).write_text(build_id)
+    return {"build_id": build_id, "as_of": as_of.isoformat(), "tables": counts}
+
+
+def make_periods(as_of: dt.datetime) -> pd.DataFrame:
+    """Reporting periods: last 7 / 30 days, the 12 months, and each calendar month."""
+    rows = [
+        ("last7", "rolling", as_of - dt.timedelta(days=7), as_of, "近7天", "Last 7 days", 0),
+        ("last30", "rolling", as_of - dt.timedelta(days=30), as_of, "近30天", "Last 30 days", 1),
+        ("last365", "rolling", as_of - dt.timedelta(days=365), as_of, "近12个月",
+         "Last 12 months", 2),
+    ]
+    month = dt.datetime(as_of.year, as_of.month, 1)
+    if month == as_of:
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    for i in range(12):
+        start = month
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+        rows.append((f"m{start:%Y-%m}", "month", start, end, f"{start.year}年{start.month}月",
+                     f"{start:%b %Y}", 10 + i))
+        month = (start - dt.timedelta(days=1)).replace(day=1)
+    frame = pd.DataFrame(rows, columns=["period_id", "kind", "start_local", "end_local",
+                                        "label_zh", "label_en", "sort_order"])
+    frame["as_of"] = as_of
+    frame["period_days"] = [
+        max((min(e, as_of) - s).total_seconds() / 86400, 0.0)
+        for s, e in zip(frame["start_local"], frame["end_local"], strict=True)]
+    return frame
+
+
+def _unit_marts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+    db.run_model(con, "marts/unit_kpi_base", params, materialize="unit_kpi_base")
+    con.execute("""
+        CREATE OR REPLACE VIEW worry_input AS
+        SELECT k.*, NULL::INTEGER AS res,
+               CASE WHEN k.unit_id = '__unassigned__' THEN $city_id ELSE u.parent_id END
+                   AS parent_id,
+               coalesce(u.population, 0) AS population, p.period_days
+        FROM unit_kpi_base k
+        JOIN dim_period p USING (period_id)
+        LEFT JOIN units u ON u.unit_id = k.unit_id
+    """.replace("$city_id", "'" + params["city_id"].replace("'", "''") + "'"))
+    db.run_model(con, "marts/worry_scored",
+                 {**params, "population_floor": POPULATION_FLOOR["unit"]},
+                 materialize="kpi_scored")
+    con.execute("""
+        CREATE TABLE wh.mart_unit_kpi AS
+        SELECT level, unit_id, parent_id, period_id, requests, closed, open, overdue,
+               overdue_open, closed_1d, closed_3d, rated, satisfied, dissatisfied, dispatched,
+               dispatched_district, dispatched_street, dispatched_community, reopened,
+               population, period_days,
+               closed / nullif(requests, 0)::DOUBLE AS completion_rate,
+               closed_1d / nullif(requests, 0)::DOUBLE AS closed_1d_share,
+               closed_3d / nullif(requests, 0)::DOUBLE AS closed_3d_share,
+               satisfied / nullif(rated, 0)::DOUBLE AS satisfaction_rate,
+               dispatched_district / nullif(dispatched, 0)::DOUBLE AS dispatch_district_share,
+               dispatched_street / nullif(dispatched, 0)::DOUBLE AS dispatch_street_share,
+               dispatched_community / nullif(dispatched, 0)::DOUBLE
+                   AS dispatch_community_share,
+               requests_per_10k_30d, backlog_share, dissatisfied_share, worry_index
+        FROM kpi_scored
+        ORDER BY level, parent_id, period_id, unit_id
+    """)
+
+
+def _hex_marts(con: duckdb.DuckDBPyConnection, settings: Settings,
+               params: dict[str, Any]) -> None:
+    db.run_model(con, "marts/hex_base", params, materialize="hex_base")
+    db.run_model(con, "marts/hex_population", params, materialize="hex_population")
+    con.execute("""
+        CREATE OR REPLACE VIEW worry_input AS
+        SELECT h.*, coalesce(hp.population, 0) AS population, p.period_days
+        FROM hex_base h
+        JOIN dim_period p USING (period_id)
+        LEFT JOIN hex_population hp USING (level, unit_id, cell)
+    """)
+    db.run_model(con, "marts/worry_scored",
+                 {**params, "population_floor": POPULATION_FLOOR["hex"]},
+                 materialize="hex_scored")
+    con.execute("""
+        CREATE TABLE wh.mart_hex AS
+        SELECT level, unit_id, period_id, res, cell, requests, open, overdue, rated,
+               dissatisfied, child_id, population, requests_per_10k_30d, backlog_share,
+               dissatisfied_share, worry_index
+        FROM hex_scored
+        ORDER BY level, unit_id, period_id, cell
+    """)
+    cells = con.execute("SELECT DISTINCT res, cell FROM wh.mart_hex ORDER BY res, cell").df()
+    shapes = pd.DataFrame({
+        "res": cells["res"].to_numpy(),
+        "cell": cells["cell"].to_numpy(),
+        "cell_id": h3index.cells_to_str(cells["cell"].to_numpy()),
+        "ring": h3index.cells_to_boundary_json(cells["cell"].to_numpy()),
+    })
+    con.register("hex_shape_frame", shapes)
+    con.execute("CREATE TABLE wh.hex_shape AS SELECT * FROM hex_shape_frame")
+
+
+def _dimensions(con: duckdb.DuckDBPyConnection, units: gpd.GeoDataFrame, periods: pd.DataFrame,
+                spec: Any, settings: Settings, as_of: dt.datetime, build_id: str,
+                fingerprint: str) -> None:
+    lineage = con.execute("SELECT * FROM int_unit_lineage").df().set_index("grid_id")
+    dim = pd.DataFrame(units.drop(columns="geometry"))
+    parent = dict(zip(dim["unit_id"], dim["parent_id"], strict=True))
+    level = dict(zip(dim["unit_id"], dim["level"], strict=True))
+
+    def ancestor(uid: str, want: str) -> str | None:
+        cur: str | None = uid
+        while cur is not None and level.get(cur) != want:
+            cur = parent.get(cur)
+        return cur
+
+    for want in ("district", "street", "community"):
+        dim[f"{want}_id"] = [ancestor(u, want) for u in dim["unit_id"]]
+    centroid = units.geometry.representative_point()
+    bounds = units.geometry.bounds
+    dim["center_lng"], dim["center_lat"] = centroid.x.to_numpy(), centroid.y.to_numpy()
+    for col in ("minx", "miny", "maxx", "maxy"):
+        dim[col] = bounds[col].to_numpy()
+    dim["population"] = dim["population"].astype("int64")
+    con.register("dim_unit_frame", dim)
+    con.execute("CREATE TABLE wh.dim_unit AS SELECT * FROM dim_unit_frame ORDER BY unit_id")
+    del lineage
+
+    shapes = []
+    for lvl, tol in SIMPLIFY_DEG.items():
+        sub = units.loc[units["level"] == lvl]
+        geoms = np.asarray(sub.geometry.values, dtype=object)
+        # Simplify a level as one coverage so neighbours keep sharing their edges.
+        simple = shapely.coverage_simplify(geoms, tol) if len(geoms) > 1 else geoms
+        simple = shapely.set_precision(simple, 1e-5)
+        shapes.append(pd.DataFrame({
+            "unit_id": sub["unit_id"].to_numpy(), "level": lvl,
+            "parent_id": sub["parent_id"].to_numpy(),
+            "geojson": shapely.to_geojson(simple)}))
+    con.register("unit_shape_frame", pd.concat(shapes, ignore_index=True))
+    con.execute("CREATE TABLE wh.unit_shape AS SELECT * FROM unit_shape_frame")
+    con.register("period_frame", periods)
+    con.execute("CREATE TABLE wh.dim_period AS SELECT * FROM period_frame ORDER BY sort_order")
+
+    con.execute("""
+        CREATE TABLE wh.dim_component AS
+        SELECT c.component_id, c.kind, c.owner, c.property_unit, c.maintainer, c.status,
+               c.installed_on, g.lng, g.lat, g.cell, g.geo_status, l.grid_id, l.community_id,
+               l.street_id, l.district_id
+        FROM stg_components c
+        LEFT JOIN int_component_geo g USING (component_id)
+        LEFT JOIN int_unit_lineage l ON l.grid_id = g.grid_id
+    """)
+    ingest = json.loads(catalog.path(settings, "ingest_manifest").read_text(encoding="utf-8"))
+    geo = json.loads(catalog.path(settings, "geoindex_manifest").read_text(encoding="utf-8"))
+    quality = _quality_rows(ingest, geo)
+    con.register("quality_frame", quality)
+    con.execute("CREATE TABLE wh.quality AS SELECT * FROM quality_frame")
+    meta = {
+        "build_id": build_id, "fingerprint": fingerprint,
+        "built_at_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "as_of_local": as_of.isoformat(), "source_name": spec.name, "city_id": spec.city_id,
+        "timezone": spec.timezone, "point_res": str(settings.point_res),
+        "map_res": json.dumps(dict(settings.map_res)),
+    }
+    con.register("meta_frame", pd.DataFrame(list(meta.items()), columns=["key", "value"]))
+    con.execute("CREATE TABLE wh.meta AS SELECT * FROM meta_frame")
+
+
+def _quality_rows(ingest: dict[str, Any], geo: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for dataset, info in ingest["inputs"].items():
+        if dataset == "boundaries":
+            for lvl, s in info.items():
+                rows.append(("ingest", f"boundary_{lvl}", "rows_in", s["rows_in"]))
+                rows.append(("ingest", f"boundary_{lvl}", "accepted", s["accepted"]))
+                rows.append(("ingest", f"boundary_{lvl}", "repaired", s["repaired"]))
+            continue
+        rows.append(("ingest", dataset, "rows_in", info["rows_in"]))
+        rows.append(("ingest", dataset, "accepted", info["accepted"]))
+        for reason, n in info.get("quarantined", {}).items():
+            rows.append(("ingest", dataset, f"quarantined:{reason}", n))
+        for flag, n in info.get("flagged", {}).items():
+            rows.append(("ingest", dataset, f"flagged:{flag}", n))
+    for dataset in ("int_request_geo", "int_component_geo"):
+        for status, n in geo.get(dataset, {}).items():
+            rows.append(("geoindex", dataset, f"geo_status:{status}", n))
+    for lvl, n in ingest.get("coverage_invalid_edges", {}).items():
+        rows.append(("ingest", f"boundary_{lvl}", "coverage_invalid_edges", n))
+    return pd.DataFrame(rows, columns=["stage", "dataset", "item", "count"])

@@ -66,7 +66,7 @@ def str_to_cell(text: str) -> int:
         value = h3.str_to_int(text)
     except (ValueError, TypeError, h3.H3BaseException) as exc:
         raise ValueError(f"not an H3 cell: {text!r}") from exc
-    if not h3.is_valid_cell(value):
+    if not h3.is_valid_cell(text):
         raise ValueError(f"not an H3 cell: {text!r}")
     return int(value)
 

@@ -1,0 +1,86 @@
+"""Point location: the H3 crosswalk must agree exactly with point-in-polygon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import Polygon
+
+from pipelines import geo
+
+# Two hand-drawn grids in Shenzhen sharing a slanted edge, and a third, separate one.
+WEST = Polygon([(114.000, 22.500), (114.020, 22.500), (114.025, 22.520), (114.000, 22.520)])
+EAST = Polygon([(114.020, 22.500), (114.040, 22.500), (114.040, 22.520), (114.025, 22.520)])
+ISLAND = Polygon([(114.060, 22.500), (114.065, 22.500), (114.065, 22.505), (114.060, 22.505)])
+GRIDS = np.array([WEST, EAST, ISLAND], dtype=object)
+
+
+@pytest.fixture(scope="module")
+def crosswalk() -> geo.Crosswalk:
+    return geo.build_crosswalk(GRIDS, 11)
+
+
+def brute_force(lng: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Smallest index of a polygon covering each point, -1 if none (the reference)."""
+    pts = shapely.points(lng, lat)
+    out = np.full(len(lng), -1)
+    for i in reversed(range(len(GRIDS))):
+        out[shapely.intersects(GRIDS[i], pts)] = i
+    return out
+
+
+def test_crosswalk_cells_never_belong_to_two_polygons(crosswalk):
+    assert len(crosswalk.cells) > 100
+    assert (np.diff(crosswalk.cells) > 0).all()
+
+
+def test_every_random_point_gets_the_polygon_a_brute_force_test_gives(crosswalk):
+    rng = np.random.default_rng(3)
+    lng = rng.uniform(113.995, 114.070, 20_000)
+    lat = rng.uniform(22.495, 22.525, 20_000)
+    located = geo.locate(lng, lat, coord_sys="WGS84", crosswalk=crosswalk,
+                         tree=shapely.STRtree(GRIDS))
+    assert located["grid_index"].tolist() == brute_force(lng, lat).tolist()
+    statuses = set(located["geo_status"])
+    assert {"interior", "exact", "outside"} <= statuses
+
+
+def test_points_on_the_shared_edge_go_to_the_smallest_grid(crosswalk):
+    t = np.linspace(0.0, 1.0, 201)
+    lng = np.r_[114.020, 114.025, 114.020 + 0.005 * t]  # the two shared vertices first
+    lat = np.r_[22.500, 22.520, 22.500 + 0.020 * t]
+    pts = shapely.points(lng, lat)
+    on_both = shapely.intersects(WEST, pts) & shapely.intersects(EAST, pts)
+    assert on_both.sum() >= 2  # at least the shared vertices are exactly on both
+    located = geo.locate(lng[on_both], lat[on_both], coord_sys="WGS84", crosswalk=crosswalk,
+                         tree=shapely.STRtree(GRIDS))
+    assert set(located["grid_index"]) == {0}
+
+
+def test_bad_coordinates_are_kept_with_a_reason_and_never_indexed(crosswalk):
+    lng = np.array([np.nan, 0.0, 200.0, 114.01, 114.5])
+    lat = np.array([22.51, 0.0, 22.5, 91.0, 22.9])
+    located = geo.locate(lng, lat, coord_sys="WGS84", crosswalk=crosswalk,
+                         tree=shapely.STRtree(GRIDS))
+    assert located["geo_status"].tolist() == [
+        "no_location", "null_island", "out_of_range", "out_of_range", "outside"]
+    assert located["cell"].tolist()[:4] == [0, 0, 0, 0]
+    assert (located["grid_index"] == -1).all()
+
+
+def test_gcj02_input_is_converted_before_locating(crosswalk):
+    from pipelines.coords import wgs84_to_gcj02
+
+    wgs_lng, wgs_lat = np.array([114.010]), np.array([22.510])  # inside WEST in WGS-84
+    gcj_lng, gcj_lat = wgs84_to_gcj02(lng=wgs_lng, lat=wgs_lat)
+    located = geo.locate(gcj_lng, gcj_lat, coord_sys="GCJ02", crosswalk=crosswalk,
+                         tree=shapely.STRtree(GRIDS))
+    assert located["grid_index"].tolist() == [0]
+    assert located["lng"].iloc[0] == pytest.approx(114.010, abs=1e-8)
+
+
+def test_overlapping_polygons_are_refused():
+    overlapping = np.array([WEST, shapely.buffer(WEST, 0.001)], dtype=object)
+    with pytest.raises(ValueError, match="overlapping"):
+        geo.build_crosswalk(overlapping, 10)

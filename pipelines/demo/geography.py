@@ -193,8 +193,35 @@ def generate_geography(rng: np.random.Generator) -> Geography:
                     res_grid.append(np.full(int(in_grid.sum()), len(grids), dtype=np.int32))
                     grids.append(g)
                     units.append(g)
+    _make_exact_hierarchy(units)
     return Geography(units, np.concatenate(res_x), np.concatenate(res_y),
-                     np.concatenate(res_grid), grids, city_outline)
+                     np.concatenate(res_grid), grids, units[0].geometry)
+
+
+def _make_exact_hierarchy(units: list[Unit]) -> None:
+    """Clean the grid coverage, then rebuild every parent as the union of its children.
+
+    Voronoi cells clipped separately leave vertices that one neighbour has and the other
+    lacks; GEOS coverage cleaning makes shared edges identical, and parents made of their
+    children nest exactly, so every level is a valid coverage of the same city.
+    """
+    grid_units = [u for u in units if u.level == "grid"]
+    rounded = shapely.transform(np.array([u.geometry for u in grid_units], dtype=object),
+                                lambda xy: np.round(xy, 7))
+    cleaned = shapely.coverage_clean(rounded)
+    for u, geom in zip(grid_units, cleaned, strict=True):
+        u.geometry = geom
+    children: dict[str, list[shapely.Geometry]] = {}
+    for level in ("grid", "community", "street", "district"):
+        for u in units:
+            if u.level == level:
+                children.setdefault(u.parent, []).append(u.geometry)
+        parent_level = {"grid": "community", "community": "street", "street": "district",
+                        "district": "city"}[level]
+        for u in units:
+            if u.level == parent_level:
+                u.geometry = shapely.coverage_union_all(
+                    np.array(children.pop(u.code), dtype=object))
 
 
 def units_to_geojson(units: list[Unit], level: str) -> dict:
@@ -207,6 +234,6 @@ def units_to_geojson(units: list[Unit], level: str) -> dict:
             "type": "Feature",
             "properties": {"code": u.code, "name": u.name, "name_en": u.name_en,
                            "parent_code": u.parent or None, "population": u.population},
-            "geometry": shapely.geometry.mapping(shapely.set_precision(u.geometry, 1e-7)),
+            "geometry": shapely.geometry.mapping(u.geometry),
         })
     return {"type": "FeatureCollection", "name": f"{level} (GCJ-02)", "features": feats}

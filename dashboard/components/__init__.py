@@ -1,0 +1,23 @@
+"""Pure functions returning Dash components: no data access, no callbacks, no globals.
+
+Every visible string is passed in already translated or looked up with
+:func:`dashboard.i18n.t`; numbers are formatted with :mod:`dashboard.fmt`.
+"""
+
+from __future__ import annotations
+
+from dashboard.components.empty import empty_state
+from dashboard.components.header import BreadcrumbItem, header
+from dashboard.components.kpis import kpi_strip
+from dashboard.components.panels import graph, panel
+from dashboard.components.ranking import ranking_table
+
+__all__ = [
+    "BreadcrumbItem",
+    "empty_state",
+    "graph",
+    "header",
+    "kpi_strip",
+    "panel",
+    "ranking_table",
+]

@@ -1,0 +1,63 @@
+"""Panel chrome (titled dark cards) and the standard graph wrapper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import dcc, html
+from dash.development.base_component import Component
+
+
+def panel(
+    title: str,
+    body: Component | list[Component],
+    *,
+    subtitle: str | None = None,
+    class_name: str = "",
+    extra: Component | None = None,
+) -> html.Section:
+    """Return a titled card; ``body`` fills the remaining height.
+
+    Parameters
+    ----------
+    title
+        Panel heading.
+    body
+        Content; graphs inside stretch to the card's height.
+    subtitle
+        Small muted text after the title (hints, sort order).
+    class_name
+        Extra CSS classes (grid placement).
+    extra
+        Component placed at the right of the title row.
+
+    Returns
+    -------
+    dash.html.Section
+    """
+    heading: list[Component | str] = [html.H2(title, className="yw-panel-title")]
+    if subtitle:
+        heading.append(html.Span(subtitle, className="yw-panel-sub"))
+    if extra is not None:
+        heading.append(extra)
+    return html.Section(
+        [html.Div(heading, className="yw-panel-head"), html.Div(body, className="yw-panel-body")],
+        className=f"yw-panel {class_name}".strip(),
+    )
+
+
+def graph(component_id: str, figure: dict[str, Any], *, class_name: str = "") -> dcc.Graph:
+    """Return a responsive ``dcc.Graph`` without the mode bar, filling its container."""
+    return dcc.Graph(
+        id=component_id,
+        figure=figure,
+        className=f"yw-graph {class_name}".strip(),
+        responsive=True,
+        config={
+            "displayModeBar": False,
+            "displaylogo": False,
+            "scrollZoom": True,
+            "responsive": True,
+        },
+        style={"height": "100%", "width": "100%"},
+    )

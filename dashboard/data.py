@@ -1,0 +1,621 @@
+"""The one data-access layer of the dashboard: the only module that touches DuckDB.
+
+It serves the published warehouse build named in ``04_warehouse/CURRENT`` (catalog names
+``warehouse_current`` and ``warehouse_builds``):
+
+* the build file is opened **read-only**, with external access switched off and the
+  configuration locked, so a query can never read or write anything but the warehouse;
+* every call stats ``CURRENT`` (microseconds) and reopens when the publisher swapped it, so a
+  new build is served without restarting the app;
+* every cache is keyed by the build, so a swap can never mix two builds in one screen;
+* values are bound as ``$name`` parameters, never formatted into SQL; the only identifiers
+  chosen at run time (levels, trend buckets) come from allow-lists.
+
+The public functions below are the seam where a later issue adds per-user scope: they are
+the only way pages reach data. Results are cached and shared between requests, so callers
+must treat returned frames as read-only (builders use ``assign``, never in-place edits).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import duckdb
+import pandas as pd
+
+from pipelines import catalog
+from pipelines.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Level: TypeAlias = Literal["city", "district", "street", "community", "grid"]
+Bucket: TypeAlias = Literal["day", "week"]
+
+LEVELS: tuple[Level, ...] = ("city", "district", "street", "community", "grid")
+CHILD_LEVEL: dict[str, Level] = {
+    "city": "district",
+    "district": "street",
+    "street": "community",
+    "community": "grid",
+}
+CHILD_KPI_COLUMNS = (
+    "unit_id", "name_zh", "name_en", "center_lng", "center_lat", "requests", "open", "overdue",
+    "completion_rate", "satisfaction_rate", "worry_index",
+)
+#: Pseudo-unit holding requests with no location or outside every unit (one per level).
+UNASSIGNED = "__unassigned__"
+DEFAULT_PERIOD = "last30"
+#: Periods longer than this are trended by ISO week: 365 daily points are unreadable on a wall.
+WEEKLY_AFTER_DAYS = 62
+#: Allow-list for the one identifier chosen at run time (the trend bucket of date_trunc).
+_BUCKETS: dict[str, str] = {"day": "day", "week": "week"}
+#: A build name becomes a file name, so it must not be able to walk out of the builds folder.
+_BUILD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class WarehouseUnavailableError(RuntimeError):
+    """The warehouse cannot answer: nothing published, a missing build, or a failed query."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One administrative unit (city, district, street, community or grid)."""
+
+    unit_id: str
+    level: Level
+    parent_id: str | None
+    name_zh: str
+    name_en: str
+    population: int | None
+    center_lng: float
+    center_lat: float
+    bbox: tuple[float, float, float, float]
+
+    def name(self, lang: str) -> str:
+        """Return the unit's name in ``lang`` (Chinese unless ``"en"``)."""
+        return self.name_en if lang == "en" and self.name_en else self.name_zh
+
+
+@dataclass(frozen=True)
+class Period:
+    """One selectable statistics period (rolling window or calendar month)."""
+
+    period_id: str
+    kind: str
+    start: datetime
+    end: datetime
+    label_zh: str
+    label_en: str
+    days: float
+
+    def label(self, lang: str) -> str:
+        """Return the period's label in ``lang``."""
+        return self.label_en if lang == "en" else self.label_zh
+
+    @property
+    def bucket(self) -> Bucket:
+        """Trend granularity that reads well for this period's length."""
+        return "week" if self.days > WEEKLY_AFTER_DAYS else "day"
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Provenance of the served build, shown in the header stamp."""
+
+    build_id: str
+    built_at_utc: str
+    as_of_local: str
+    source_name: str
+    city_id: str
+    timezone: str
+
+
+@dataclass(frozen=True, eq=False)
+class Build:
+    """An open, read-only published build. Equal (and hashed) by name and path only.
+
+    Cached query functions take a ``Build`` as their first argument, which is what keys every
+    cache by build.
+    """
+
+    name: str
+    path: Path
+    con: duckdb.DuckDBPyConnection = field(repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Build) and (self.name, self.path) == (other.name, other.path)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.path))
+
+
+class Warehouse:
+    """Follows ``CURRENT`` and hands out the build being served.
+
+    Parameters
+    ----------
+    settings
+        Supplies ``data_dir`` (through the catalog), ``memory_limit`` and ``threads``.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.current_file = catalog.path(settings, "warehouse_current")
+        self.builds_dir = catalog.path(settings, "warehouse_builds")
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+        self._build: Build | None = None
+
+    def build(self) -> Build:
+        """Return the build named in ``CURRENT``, reopening if it changed since last call.
+
+        Raises
+        ------
+        WarehouseUnavailableError
+            When nothing is published or the named build file is missing.
+        """
+        try:
+            st = self.current_file.stat()
+        except OSError as exc:
+            raise WarehouseUnavailableError(f"no published warehouse: {exc}") from None
+        # Publishing replaces CURRENT atomically (new inode), so this stat is a cheap, exact
+        # change detector; reading the file on every request would be cheap too, but a stat
+        # avoids racing a writer that is not atomic.
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._build is not None and stamp == self._stamp:
+            return self._build
+        with self._lock:
+            if self._build is not None and stamp == self._stamp:
+                return self._build
+            name = self.current_file.read_text(encoding="utf-8").strip()
+            if self._build is None or name != self._build.name:
+                self._build = self._open(name)
+                # Old builds drop out of every cache at once; their connection closes when the
+                # last in-flight request holding it finishes.
+                clear_caches()
+            self._stamp = stamp
+            return self._build
+
+    def _open(self, name: str) -> Build:
+        if not _BUILD_NAME.match(name):
+            raise WarehouseUnavailableError(f"CURRENT holds an invalid build name {name!r}")
+        path = self.builds_dir / f"{name}.duckdb"
+        if not path.is_file():
+            raise WarehouseUnavailableError(f"CURRENT names {name!r} but {path} is missing")
+        config = {"memory_limit": self.settings.memory_limit, "threads": str(self.settings.threads)}
+        try:
+            con = duckdb.connect(str(path), read_only=True, config=config)
+            # Defence in depth: the app only ever reads its own tables.
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        except duckdb.Error as exc:
+            raise WarehouseUnavailableError(f"cannot open build {path}: {exc}") from exc
+        return Build(name=name, path=path, con=con)
+
+
+_WAREHOUSE: Warehouse | None = None
+
+
+def configure(settings: Settings) -> Warehouse:
+    """Point the data layer at ``settings.data_dir``; called once by ``create_app``.
+
+    Returns
+    -------
+    Warehouse
+        The handle now used by every query function.
+    """
+    global _WAREHOUSE
+    _WAREHOUSE = Warehouse(settings)
+    clear_caches()
+    return _WAREHOUSE
+
+
+def current_build() -> Build:
+    """Return the build being served.
+
+    Raises
+    ------
+    WarehouseUnavailableError
+        If :func:`configure` was not called or nothing is published.
+    """
+    if _WAREHOUSE is None:
+        raise WarehouseUnavailableError("dashboard.data.configure(settings) was not called")
+    return _WAREHOUSE.build()
+
+
+def _frame(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    # A cursor per call is DuckDB's thread-safe way to share one connection: Flask serves
+    # requests on several threads.
+    cur = b.con.cursor()
+    try:
+        return cur.execute(sql, dict(params or {})).df()
+    except duckdb.Error as exc:
+        # e.g. a build published with an older schema: a friendly screen, not a traceback.
+        log.exception("warehouse query failed on build %s", b.name)
+        raise WarehouseUnavailableError(f"query failed on build {b.name}: {exc}") from exc
+    finally:
+        cur.close()
+
+
+def _rows(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    cur = b.con.cursor()
+    try:
+        return cur.execute(sql, dict(params or {})).fetchall()
+    except duckdb.Error as exc:
+        log.exception("warehouse query failed on build %s", b.name)
+        raise WarehouseUnavailableError(f"query failed on build {b.name}: {exc}") from exc
+    finally:
+        cur.close()
+
+
+def _level(level: str) -> Level:
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
+    return level  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------
+# cached queries (first argument: the build, which keys the cache)
+
+
+@lru_cache(maxsize=4)
+def _meta(b: Build) -> Meta:
+    values = dict(_rows(b, "SELECT key, value FROM meta"))
+    return Meta(
+        build_id=values.get("build_id", b.name),
+        built_at_utc=values.get("built_at_utc", ""),
+        as_of_local=values.get("as_of_local", ""),
+        source_name=values.get("source_name", ""),
+        city_id=values.get("city_id", ""),
+        timezone=values.get("timezone", "UTC"),
+    )
+
+
+@lru_cache(maxsize=4)
+def _periods(b: Build) -> tuple[Period, ...]:
+    rows = _rows(
+        b,
+        """
+        SELECT period_id, kind, start_local, end_local, label_zh, label_en, period_days
+        FROM dim_period
+        ORDER BY sort_order, period_id
+        """,
+    )
+    return tuple(Period(*row) for row in rows)
+
+
+@lru_cache(maxsize=4)
+def _units(b: Build) -> dict[str, Unit]:
+    rows = _rows(
+        b,
+        """
+        SELECT unit_id, level, parent_id, name_zh, name_en, population,
+               center_lng, center_lat, minx, miny, maxx, maxy
+        FROM dim_unit
+        """,
+    )
+    return {
+        r[0]: Unit(
+            unit_id=r[0],
+            level=r[1],
+            parent_id=r[2],
+            name_zh=r[3] or r[0],
+            name_en=r[4] or r[3] or r[0],
+            population=r[5],
+            center_lng=float(r[6]),
+            center_lat=float(r[7]),
+            bbox=(float(r[8]), float(r[9]), float(r[10]), float(r[11])),
+        )
+        for r in rows
+    }
+
+
+@lru_cache(maxsize=4)
+def _children_index(b: Build) -> dict[str, tuple[Unit, ...]]:
+    index: dict[str, list[Unit]] = {}
+    for u in _units(b).values():
+        if u.parent_id is not None:
+            index.setdefault(u.parent_id, []).append(u)
+    return {k: tuple(sorted(v, key=lambda u: u.unit_id)) for k, v in index.items()}
+
+
+@lru_cache(maxsize=512)
+def _unit_kpis(b: Build, level: Level, unit_id: str, period_id: str) -> dict[str, Any] | None:
+    df = _frame(
+        b,
+        """
+        SELECT * FROM mart_unit_kpi
+        WHERE level = $level AND unit_id = $unit_id AND period_id = $period_id
+        """,
+        {"level": level, "unit_id": unit_id, "period_id": period_id},
+    )
+    if df.empty:
+        return None
+    row = df.iloc[0].to_dict()
+    # NULL arrives as NaN/NA from pandas; callers test ``is None``.
+    return {k: (None if _is_missing(v) else v) for k, v in row.items()}
+
+
+@lru_cache(maxsize=512)
+def _child_kpis(b: Build, child_level: Level, parent_id: str, period_id: str) -> pd.DataFrame:
+    return _frame(
+        b,
+        """
+        SELECT u.unit_id, u.name_zh, u.name_en, u.center_lng, u.center_lat,
+               coalesce(k.requests, 0) AS requests,
+               coalesce(k.open, 0) AS open,
+               coalesce(k.overdue, 0) AS overdue,
+               k.completion_rate, k.satisfaction_rate, k.worry_index
+        FROM dim_unit AS u
+        LEFT JOIN mart_unit_kpi AS k
+          ON k.unit_id = u.unit_id AND k.level = u.level AND k.period_id = $period_id
+        WHERE u.level = $level AND u.parent_id = $parent_id
+        ORDER BY k.worry_index DESC NULLS LAST, requests DESC, u.unit_id
+        """,
+        {"level": child_level, "parent_id": parent_id, "period_id": period_id},
+    )
+
+
+@lru_cache(maxsize=256)
+def _hex_cells(b: Build, level: Level, unit_id: str, period_id: str) -> pd.DataFrame:
+    return _frame(
+        b,
+        """
+        SELECT s.cell_id, s.ring, m.requests, m.open, m.overdue, m.worry_index, m.child_id
+        FROM mart_hex AS m
+        JOIN hex_shape AS s ON s.res = m.res AND s.cell = m.cell
+        WHERE m.level = $level AND m.unit_id = $unit_id AND m.period_id = $period_id
+        ORDER BY m.cell
+        """,
+        {"level": level, "unit_id": unit_id, "period_id": period_id},
+    )
+
+
+@lru_cache(maxsize=256)
+def _outlines(b: Build, level: Level, parent_id: str) -> pd.DataFrame:
+    return _frame(
+        b,
+        """
+        SELECT unit_id, geojson FROM unit_shape
+        WHERE level = $level AND parent_id = $parent_id
+        ORDER BY unit_id
+        """,
+        {"level": level, "parent_id": parent_id},
+    )
+
+
+@lru_cache(maxsize=256)
+def _outline(b: Build, unit_id: str) -> str | None:
+    rows = _rows(b, "SELECT geojson FROM unit_shape WHERE unit_id = $unit_id", {"unit_id": unit_id})
+    return rows[0][0] if rows else None
+
+
+@lru_cache(maxsize=256)
+def _trend(
+    b: Build, level: Level, unit_id: str, start: datetime, end: datetime, bucket: Bucket
+) -> pd.DataFrame:
+    # The bucket is an identifier-like keyword inside date_trunc; it comes from an allow-list.
+    unit = _BUCKETS[bucket]
+    return _frame(
+        b,
+        f"""
+        SELECT date_trunc('{unit}', day)::DATE AS day,
+               sum(requests)::BIGINT AS requests,
+               sum(closed)::BIGINT AS closed
+        FROM mart_unit_daily
+        WHERE level = $level AND unit_id = $unit_id
+          AND day >= $start::DATE AND day < $end::DATE
+        GROUP BY ALL
+        ORDER BY day
+        """,  # noqa: S608 - only the allow-listed bucket is formatted in
+        {"level": level, "unit_id": unit_id, "start": start, "end": end},
+    )
+
+
+@lru_cache(maxsize=256)
+def _categories(b: Build, level: Level, unit_id: str, period_id: str, n: int) -> pd.DataFrame:
+    return _frame(
+        b,
+        """
+        SELECT l1_zh, l1_en, requests, open, rank
+        FROM mart_unit_category
+        WHERE level = $level AND unit_id = $unit_id AND period_id = $period_id AND rank <= $n
+        ORDER BY rank
+        """,
+        {"level": level, "unit_id": unit_id, "period_id": period_id, "n": n},
+    )
+
+
+@lru_cache(maxsize=4)
+def _quality(b: Build) -> dict[str, int]:
+    rows = _rows(b, "SELECT dataset || ':' || item, count FROM quality")
+    return {k: int(v) for k, v in rows}
+
+
+_CACHED = (
+    _meta,
+    _periods,
+    _units,
+    _children_index,
+    _unit_kpis,
+    _child_kpis,
+    _hex_cells,
+    _outlines,
+    _outline,
+    _trend,
+    _categories,
+    _quality,
+)
+
+
+def clear_caches() -> None:
+    """Forget every cached result (called when the served build changes)."""
+    for fn in _CACHED:
+        fn.cache_clear()
+
+
+def _is_missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# public API: what pages and callbacks call
+
+
+def meta() -> Meta:
+    """Return the served build's provenance (build id, as-of time, build time, city id)."""
+    return _meta(current_build())
+
+
+def periods() -> tuple[Period, ...]:
+    """Return the selectable periods, rolling windows first, then months newest first."""
+    return _periods(current_build())
+
+
+def resolve_period(period_id: object) -> Period:
+    """Return the period ``period_id``, or the default (``last30``) if it is unknown.
+
+    Parameters
+    ----------
+    period_id
+        Raw value from the query string; anything that is not a known id falls back.
+
+    Returns
+    -------
+    Period
+    """
+    known = {p.period_id: p for p in periods()}
+    if isinstance(period_id, str) and period_id in known:
+        return known[period_id]
+    return known.get(DEFAULT_PERIOD) or next(iter(known.values()))
+
+
+def city() -> Unit:
+    """Return the city unit (the root of the drill tree)."""
+    b = current_build()
+    units = _units(b)
+    city_id = _meta(b).city_id
+    if city_id in units:
+        return units[city_id]
+    return next(u for u in units.values() if u.level == "city")
+
+
+def unit(unit_id: object) -> Unit | None:
+    """Return the unit with ``unit_id``, or ``None`` if there is none."""
+    if not isinstance(unit_id, str):
+        return None
+    return _units(current_build()).get(unit_id)
+
+
+def lineage(u: Unit) -> tuple[Unit, ...]:
+    """Return the chain city → … → ``u`` (for the breadcrumb)."""
+    units = _units(current_build())
+    chain = [u]
+    while chain[-1].parent_id is not None and chain[-1].parent_id in units:
+        chain.append(units[chain[-1].parent_id])
+    return tuple(reversed(chain))
+
+
+def children(u: Unit) -> tuple[Unit, ...]:
+    """Return the child units of ``u`` (districts of the city, …, grids of a community)."""
+    return _children_index(current_build()).get(u.unit_id, ())
+
+
+def unit_kpis(u: Unit, period_id: str) -> dict[str, Any] | None:
+    """Return the KPI row of ``u`` for the period (``None`` when it had no requests).
+
+    Returns
+    -------
+    dict or None
+        Columns of ``mart_unit_kpi``; SQL NULLs (e.g. an insufficient worry index) as ``None``.
+    """
+    return _unit_kpis(current_build(), _level(u.level), u.unit_id, period_id)
+
+
+def child_kpis(u: Unit, period_id: str) -> pd.DataFrame:
+    """Return one row per child unit of ``u`` ranked by worry index (highest first).
+
+    Children without requests in the period are included with zero counts. The
+    ``__unassigned__`` pseudo-unit is never a child here: see :func:`unassigned_requests`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit_id, name_zh, name_en, center_lng, center_lat, requests, open, overdue,
+        completion_rate, satisfaction_rate, worry_index``.
+    """
+    child_level = CHILD_LEVEL.get(u.level)
+    if child_level is None:
+        return pd.DataFrame(columns=list(CHILD_KPI_COLUMNS))
+    return _child_kpis(current_build(), child_level, u.unit_id, period_id)
+
+
+def unassigned_requests(period_id: str) -> int:
+    """Return requests of the period that no district holds (no location or outside all)."""
+    b = current_build()
+    row = _unit_kpis(b, "district", UNASSIGNED, period_id)
+    return int(row["requests"]) if row and row.get("requests") is not None else 0
+
+
+def hex_cells(u: Unit, period_id: str) -> pd.DataFrame:
+    """Return the unit's H3 heatmap cells at its level's resolution, with cell rings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cell_id`` (hex string), ``ring`` (compact JSON ``[[lng, lat], ...]``),
+        ``requests, open, overdue, worry_index`` (NaN = insufficient data) and ``child_id``
+        (the child unit holding most of the cell's requests: the drill target).
+    """
+    return _hex_cells(current_build(), _level(u.level), u.unit_id, period_id)
+
+
+def child_outlines(u: Unit) -> pd.DataFrame:
+    """Return GeoJSON geometry text of the child units of ``u`` (``unit_id, geojson``)."""
+    child_level = CHILD_LEVEL.get(u.level)
+    if child_level is None:
+        return pd.DataFrame({"unit_id": [], "geojson": []})
+    return _outlines(current_build(), child_level, u.unit_id)
+
+
+def outline(u: Unit) -> str | None:
+    """Return the GeoJSON geometry text of ``u`` itself."""
+    return _outline(current_build(), u.unit_id)
+
+
+def trend(u: Unit, period: Period) -> pd.DataFrame:
+    """Return requests received and closed per day (or ISO week for long periods).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``day`` (bucket start), ``requests``, ``closed``.
+    """
+    return _trend(current_build(), _level(u.level), u.unit_id, period.start, period.end, period.bucket)
+
+
+def top_categories(u: Unit, period_id: str, n: int = 10) -> pd.DataFrame:
+    """Return the unit's top ``n`` first-level request categories of the period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``l1_zh, l1_en, requests, open, rank`` ordered by rank.
+    """
+    return _categories(current_build(), _level(u.level), u.unit_id, period_id, int(n))
+
+
+def quality_counts() -> dict[str, int]:
+    """Return the build's data-quality counters as ``{"dataset:item": count}``."""
+    return _quality(current_build())

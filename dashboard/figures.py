@@ -1,0 +1,547 @@
+"""Pure figure builders: frames in, plain plotly figure **dicts** out.
+
+No DuckDB, no callbacks, no globals beyond constants. Dicts (not ``go.Figure``) because they
+cost nothing to build and Dash serialises them as they are; plotly.js fills in defaults.
+
+The map is fully offline: its MapLibre style is an inline object with one background layer,
+no tile source and no ``glyphs`` URL. Without a glyphs URL MapLibre (6.x, bundled with
+plotly.js 4) draws every label glyph locally with the browser's fonts, so Chinese labels
+render without any request. Plotly's built-in ``"white-bg"`` style would be offline for
+polygons too, but it names a remote glyphs URL that text labels would fetch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+import pandas as pd
+
+Figure = dict[str, Any]
+
+#: The worry index is always coloured on this fixed range, whatever the view holds, so that
+#: the same colour means the same worry on every level and in every period.
+WORRY_RANGE = (0.0, 100.0)
+WORRY_COLORSCALE: tuple[tuple[float, str], ...] = (
+    (0.0, "#1a9850"),
+    (0.25, "#91cf60"),
+    (0.5, "#fee08b"),
+    (0.75, "#fc8d59"),
+    (1.0, "#d73027"),
+)
+INSUFFICIENT_COLOR = "#5b6b82"
+
+BACKGROUND = "#07111f"
+TEXT = "#d7e3f4"
+MUTED = "#8ea3bf"
+GRID = "rgba(142, 163, 191, 0.14)"
+ACCENT = "#38bdf8"
+CLOSED = "#34d399"
+OPEN = "#fb923c"
+FONT_FAMILY = (
+    '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", '
+    '"Microsoft YaHei", "Helvetica Neue", Arial, sans-serif'
+)
+
+#: An offline MapLibre style: a plain background, no sources, deliberately no ``glyphs``.
+MAP_STYLE: dict[str, Any] = {
+    "version": 8,
+    "name": "yiwang-dark",
+    "sources": {},
+    "layers": [
+        {"id": "background", "type": "background", "paint": {"background-color": BACKGROUND}}
+    ],
+}
+
+#: Pixel size the default view is fitted to: the map panel on a 1920×1080 wall.
+MAP_VIEWPORT = (1150, 820)
+#: MapLibre's world is 512 px wide at zoom 0.
+_TILE = 512.0
+
+
+def worry_color(value: object) -> str:
+    """Return the colour of a worry index on the fixed 0–100 scale (grey if missing).
+
+    Parameters
+    ----------
+    value
+        Worry index 0–100, or ``None``/NaN for insufficient data.
+
+    Returns
+    -------
+    str
+        ``#rrggbb``.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return INSUFFICIENT_COLOR
+    lo, hi = WORRY_RANGE
+    x = min(max((float(value) - lo) / (hi - lo), 0.0), 1.0)  # type: ignore[arg-type]
+    for (x0, c0), (x1, c1) in zip(WORRY_COLORSCALE, WORRY_COLORSCALE[1:], strict=False):
+        if x <= x1:
+            f = 0.0 if x1 == x0 else (x - x0) / (x1 - x0)
+            rgb0 = [int(c0[i : i + 2], 16) for i in (1, 3, 5)]
+            rgb1 = [int(c1[i : i + 2], 16) for i in (1, 3, 5)]
+            return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(rgb0, rgb1, strict=True))
+    return WORRY_COLORSCALE[-1][1]
+
+
+def map_view(
+    bbox: Sequence[float],
+    *,
+    viewport: tuple[int, int] = MAP_VIEWPORT,
+    padding: float = 0.25,
+) -> tuple[dict[str, float], float]:
+    """Return the centre and zoom that fit ``bbox`` into a ``viewport`` of pixels.
+
+    Parameters
+    ----------
+    bbox
+        ``(minx, miny, maxx, maxy)`` in degrees (WGS-84).
+    viewport
+        ``(width, height)`` of the map in CSS pixels.
+    padding
+        Zoom levels subtracted as a margin around the box.
+
+    Returns
+    -------
+    tuple
+        ``({"lon": ..., "lat": ...}, zoom)``.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bbox)
+    width, height = viewport
+
+    def merc(lat: float) -> float:
+        lat = max(min(lat, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    dx = max(maxx - minx, 1e-6)
+    dy = max(merc(maxy) - merc(miny), 1e-8)
+    zoom_x = math.log2(width * 360.0 / (_TILE * dx))
+    zoom_y = math.log2(height * 2 * math.pi / (_TILE * dy))
+    zoom = min(max(min(zoom_x, zoom_y) - padding, 2.0), 18.0)
+    # Centre on the Mercator midpoint so the box is vertically balanced on screen.
+    mid = (merc(miny) + merc(maxy)) / 2
+    lat = math.degrees(2 * math.atan(math.exp(mid)) - math.pi / 2)
+    return {"lon": (minx + maxx) / 2, "lat": lat}, round(zoom, 3)
+
+
+def hex_feature_collection(cell_ids: Iterable[str], rings: Iterable[str]) -> dict[str, Any]:
+    """Build a GeoJSON FeatureCollection of H3 polygons keyed by ``cell_id``.
+
+    The rings are already compact JSON text (``[[lng,lat],...]``), so features are joined as
+    text and parsed once: an order of magnitude faster than building nested dicts.
+
+    Parameters
+    ----------
+    cell_ids
+        Hex-string H3 ids; they become the feature ``id`` that ``locations`` refer to.
+    rings
+        Closed rings as JSON text, one per cell.
+
+    Returns
+    -------
+    dict
+        GeoJSON ``FeatureCollection``.
+    """
+    features = ",".join(
+        f'{{"type":"Feature","id":"{cid}","geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}'
+        for cid, ring in zip(cell_ids, rings, strict=True)
+    )
+    return dict(orjson.loads(f'{{"type":"FeatureCollection","features":[{features}]}}'))
+
+
+def geometry_lines(geometries: Iterable[str | None]) -> tuple[list[float | None], list[float | None]]:
+    """Flatten (Multi)Polygon GeoJSON texts into ``lon``/``lat`` line arrays.
+
+    Rings are separated by ``None`` so one ``scattermap`` trace draws every outline.
+
+    Returns
+    -------
+    tuple of list
+        ``(lons, lats)``.
+    """
+    lons: list[float | None] = []
+    lats: list[float | None] = []
+    for text in geometries:
+        if not text:
+            continue
+        geom = orjson.loads(text)
+        kind = geom.get("type")
+        if kind == "Polygon":
+            polygons = [geom["coordinates"]]
+        elif kind == "MultiPolygon":
+            polygons = geom["coordinates"]
+        else:
+            continue
+        for polygon in polygons:
+            for ring in polygon:
+                for lng, lat, *_ in ring:
+                    lons.append(lng)
+                    lats.append(lat)
+                lons.append(None)
+                lats.append(None)
+    return lons, lats
+
+
+def _colorscale() -> list[list[Any]]:
+    return [[x, c] for x, c in WORRY_COLORSCALE]
+
+
+def _hover(labels: Mapping[str, str]) -> str:
+    return (
+        "<b>%{customdata[4]}</b><br>"
+        f"{labels['requests']} %{{customdata[0]:,}}<br>"
+        f"{labels['open']} %{{customdata[1]:,}}<br>"
+        f"{labels['overdue']} %{{customdata[2]:,}}<br>"
+        f"{labels['worry']} %{{customdata[3]}}<extra></extra>"
+    )
+
+
+def hex_map(
+    cells: pd.DataFrame,
+    *,
+    bbox: Sequence[float],
+    child_outlines: Iterable[str | None] = (),
+    unit_outline: str | None = None,
+    labels: pd.DataFrame | None = None,
+    text: Mapping[str, str],
+    revision: str = "",
+) -> Figure:
+    """Build the worry heatmap: H3 cells, child boundaries on top, child names at centres.
+
+    Parameters
+    ----------
+    cells
+        One row per cell: ``cell_id, ring, requests, open, overdue, worry_index`` plus
+        ``child_name`` (shown in the hover) and ``drill_path`` (page of the child unit the
+        cell mostly belongs to, ``""`` if none). NaN worry means insufficient data and is
+        drawn grey in a separate trace.
+    bbox
+        ``(minx, miny, maxx, maxy)`` of the unit: the initial view fits it.
+    child_outlines
+        GeoJSON geometry texts of the child units, drawn as thin lines.
+    unit_outline
+        GeoJSON geometry text of the unit itself, drawn as a bright line.
+    labels
+        Child labels: ``name, lng, lat, drill_path``; clicking one drills down.
+    text
+        Translated strings: ``requests, open, overdue, worry, insufficient, colorbar,
+        legend_insufficient``.
+    revision
+        ``uirevision``: user pan/zoom survives updates with the same revision.
+
+    Returns
+    -------
+    dict
+        Plotly figure with ``choroplethmap`` and ``scattermap`` traces.
+    """
+    scored = cells[cells["worry_index"].notna()]
+    thin = cells[cells["worry_index"].isna()]
+    hover = _hover(text)
+    traces: list[dict[str, Any]] = []
+
+    def customdata(frame: pd.DataFrame, worry: list[str]) -> list[list[Any]]:
+        return [
+            [int(r), int(o), int(d), w, n, p]
+            for r, o, d, w, n, p in zip(
+                frame["requests"],
+                frame["open"],
+                frame["overdue"],
+                worry,
+                frame["child_name"],
+                frame["drill_path"],
+                strict=True,
+            )
+        ]
+
+    if len(thin):
+        traces.append(
+            {
+                "type": "choroplethmap",
+                "name": text["insufficient"],
+                "geojson": hex_feature_collection(thin["cell_id"], thin["ring"]),
+                "locations": list(thin["cell_id"]),
+                "z": [0] * len(thin),
+                "zmin": 0,
+                "zmax": 1,
+                "colorscale": [[0, INSUFFICIENT_COLOR], [1, INSUFFICIENT_COLOR]],
+                "showscale": False,
+                "marker": {"opacity": 0.45, "line": {"width": 0.4, "color": BACKGROUND}},
+                "customdata": customdata(thin, [text["insufficient"]] * len(thin)),
+                "hovertemplate": hover,
+            }
+        )
+    if len(scored):
+        zmin, zmax = WORRY_RANGE
+        traces.append(
+            {
+                "type": "choroplethmap",
+                "name": text["worry"],
+                "geojson": hex_feature_collection(scored["cell_id"], scored["ring"]),
+                "locations": list(scored["cell_id"]),
+                "z": [float(v) for v in scored["worry_index"]],
+                "zmin": zmin,
+                "zmax": zmax,
+                "zauto": False,
+                "colorscale": _colorscale(),
+                "marker": {"opacity": 0.82, "line": {"width": 0.5, "color": BACKGROUND}},
+                "customdata": customdata(scored, [f"{v:.1f}" for v in scored["worry_index"]]),
+                "hovertemplate": hover,
+                "colorbar": {
+                    "title": {"text": text["colorbar"], "side": "top", "font": {"color": TEXT}},
+                    "tickvals": [0, 25, 50, 75, 100],
+                    "tickfont": {"color": MUTED, "size": 12},
+                    "thickness": 12,
+                    "len": 0.34,
+                    "x": 0.012,
+                    "xanchor": "left",
+                    "y": 0.07,
+                    "yanchor": "bottom",
+                    "bgcolor": "rgba(7, 17, 31, 0.72)",
+                    "outlinewidth": 0,
+                },
+            }
+        )
+    child_lons, child_lats = geometry_lines(child_outlines)
+    if child_lons:
+        traces.append(
+            {
+                "type": "scattermap",
+                "mode": "lines",
+                "lon": child_lons,
+                "lat": child_lats,
+                "line": {"width": 1.4, "color": "rgba(214, 236, 255, 0.78)"},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            }
+        )
+    own_lons, own_lats = geometry_lines([unit_outline])
+    if own_lons:
+        traces.append(
+            {
+                "type": "scattermap",
+                "mode": "lines",
+                "lon": own_lons,
+                "lat": own_lats,
+                "line": {"width": 2.6, "color": ACCENT},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            }
+        )
+    if labels is not None and len(labels):
+        traces.append(
+            {
+                "type": "scattermap",
+                "mode": "markers+text",
+                "lon": [float(v) for v in labels["lng"]],
+                "lat": [float(v) for v in labels["lat"]],
+                "text": list(labels["name"]),
+                "textposition": "top center",
+                "textfont": {"size": 14, "color": "#ffffff", "family": "Open Sans Bold"},
+                "marker": {"size": 7, "color": "#ffffff", "opacity": 0.9},
+                "customdata": [[p] for p in labels["drill_path"]],
+                "hovertemplate": "<b>%{text}</b><extra></extra>",
+                "showlegend": False,
+            }
+        )
+    center, zoom = map_view(bbox)
+    annotations = []
+    if len(thin):
+        annotations.append(
+            {
+                "text": f"<span style='color:{INSUFFICIENT_COLOR}'>■</span> "
+                + text["legend_insufficient"],
+                "x": 0.012,
+                "y": 0.015,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"color": MUTED, "size": 12},
+                "bgcolor": "rgba(7, 17, 31, 0.72)",
+            }
+        )
+    return {
+        "data": traces,
+        "layout": {
+            "map": {"style": MAP_STYLE, "center": center, "zoom": zoom},
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "paper_bgcolor": BACKGROUND,
+            "font": {"family": FONT_FAMILY, "color": TEXT, "size": 13},
+            "hoverlabel": {"font": {"family": FONT_FAMILY, "size": 14}},
+            "showlegend": False,
+            "uirevision": revision,
+            "annotations": annotations,
+        },
+    }
+
+
+def _base_layout(**extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "margin": {"l": 8, "r": 12, "t": 8, "b": 8},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"family": FONT_FAMILY, "color": TEXT, "size": 13},
+        "hoverlabel": {"font": {"family": FONT_FAMILY}},
+    }
+    layout.update(extra)
+    return layout
+
+
+def empty_figure(message: str) -> Figure:
+    """Return a blank chart that says ``message`` in the middle (no axes)."""
+    return {
+        "data": [],
+        "layout": _base_layout(
+            xaxis={"visible": False},
+            yaxis={"visible": False},
+            annotations=[
+                {
+                    "text": message,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.5,
+                    "y": 0.5,
+                    "showarrow": False,
+                    "font": {"color": MUTED, "size": 15},
+                }
+            ],
+        ),
+    }
+
+
+def trend_chart(daily: pd.DataFrame, *, text: Mapping[str, str]) -> Figure:
+    """Line chart of requests received and closed per bucket (day or week).
+
+    Parameters
+    ----------
+    daily
+        ``day, requests, closed``.
+    text
+        Translated strings: ``requests``, ``closed``, ``empty``.
+
+    Returns
+    -------
+    dict
+    """
+    if daily.empty:
+        return empty_figure(text["empty"])
+    days = [d.isoformat() for d in pd.to_datetime(daily["day"]).dt.date]
+    axis = {"gridcolor": GRID, "zeroline": False, "color": MUTED, "tickfont": {"size": 12}}
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": text["requests"],
+                "x": days,
+                "y": [int(v) for v in daily["requests"]],
+                "line": {"color": ACCENT, "width": 2.4},
+                "fill": "tozeroy",
+                "fillcolor": "rgba(56, 189, 248, 0.12)",
+                "hovertemplate": "%{y:,}",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": text["closed"],
+                "x": days,
+                "y": [int(v) for v in daily["closed"]],
+                "line": {"color": CLOSED, "width": 2, "dash": "dot"},
+                "hovertemplate": "%{y:,}",
+            },
+        ],
+        "layout": _base_layout(
+            margin={"l": 44, "r": 12, "t": 6, "b": 28},
+            hovermode="x unified",
+            showlegend=True,
+            legend={
+                "orientation": "h",
+                "x": 1,
+                "xanchor": "right",
+                "y": 1.02,
+                "yanchor": "bottom",
+                "font": {"size": 12, "color": MUTED},
+                "bgcolor": "rgba(0,0,0,0)",
+            },
+            xaxis={**axis, "type": "date", "showgrid": False},
+            yaxis={**axis, "rangemode": "tozero", "tickformat": "~s"},
+        ),
+    }
+
+
+def category_bars(categories: pd.DataFrame, *, lang: str, text: Mapping[str, str]) -> Figure:
+    """Horizontal bars of the top request categories (largest on top), open overlaid.
+
+    Parameters
+    ----------
+    categories
+        ``l1_zh, l1_en, requests, open`` ordered by rank.
+    lang
+        Picks ``l1_zh`` or ``l1_en`` for the names.
+    text
+        Translated strings: ``requests``, ``open``, ``empty``.
+
+    Returns
+    -------
+    dict
+    """
+    if categories.empty:
+        return empty_figure(text["empty"])
+    ordered = categories.iloc[::-1]
+    names = list(ordered["l1_en" if lang == "en" else "l1_zh"])
+    requests = [int(v) for v in ordered["requests"]]
+    opened = [int(v) for v in ordered["open"]]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": text["requests"],
+                "y": names,
+                "x": requests,
+                "text": [f"{v:,}" for v in requests],
+                "textposition": "outside",
+                "cliponaxis": False,
+                "textfont": {"color": TEXT, "size": 12},
+                "marker": {"color": ACCENT, "opacity": 0.85},
+                "hovertemplate": "%{y}<br>" + text["requests"] + " %{x:,}<extra></extra>",
+            },
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": text["open"],
+                "y": names,
+                "x": opened,
+                "width": 0.35,
+                "marker": {"color": OPEN},
+                "hovertemplate": "%{y}<br>" + text["open"] + " %{x:,}<extra></extra>",
+            },
+        ],
+        "layout": _base_layout(
+            barmode="overlay",
+            bargap=0.28,
+            margin={"l": 8, "r": 52, "t": 6, "b": 8},
+            showlegend=True,
+            legend={
+                "orientation": "h",
+                "x": 1,
+                "xanchor": "right",
+                "y": 0,
+                "yanchor": "bottom",
+                "font": {"size": 12, "color": MUTED},
+                "bgcolor": "rgba(7, 17, 31, 0.6)",
+            },
+            xaxis={"visible": False},
+            yaxis={
+                "automargin": True,
+                "color": TEXT,
+                "tickfont": {"size": 13},
+                "ticksuffix": "  ",
+                "showgrid": False,
+            },
+        ),
+    }

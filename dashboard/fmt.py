@@ -1,0 +1,73 @@
+"""Number and time formatting for labels: pure functions, "—" for missing values.
+
+Large counts get thousands separators (``1,234``), shares are percentages with one decimal
+(``95.3%``), the worry index one decimal. ``None``/NaN mean "not enough data" and render as an
+em dash, never as ``nan`` or ``0``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+NA = "—"
+
+
+def is_missing(value: object) -> bool:
+    """Return True for ``None`` and NaN (how SQL NULL arrives from pandas)."""
+    if value is None:
+        return True
+    try:
+        return math.isnan(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+
+
+def fmt_int(value: object) -> str:
+    """Format a count: ``1234`` → ``"1,234"``."""
+    if is_missing(value):
+        return NA
+    return f"{round(float(value)):,}"  # type: ignore[arg-type]
+
+
+def fmt_pct(value: object, digits: int = 1) -> str:
+    """Format a 0–1 share as a percentage: ``0.9531`` → ``"95.3%"``."""
+    if is_missing(value):
+        return NA
+    return f"{float(value) * 100:.{digits}f}%"  # type: ignore[arg-type]
+
+
+def fmt_index(value: object) -> str:
+    """Format a 0–100 index with one decimal: ``80.63`` → ``"80.6"``."""
+    if is_missing(value):
+        return NA
+    return f"{float(value):.1f}"  # type: ignore[arg-type]
+
+
+def fmt_number(value: object, digits: int = 1) -> str:
+    """Format a rate such as requests per 10k people: ``41.407`` → ``"41.4"``."""
+    if is_missing(value):
+        return NA
+    return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
+
+
+def fmt_local_time(iso_text: str) -> str:
+    """Format a naive city-local ISO timestamp as ``YYYY-MM-DD HH:MM``."""
+    try:
+        return datetime.fromisoformat(iso_text).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso_text or NA
+
+
+def fmt_utc_as_local(iso_text: str, timezone: str) -> str:
+    """Convert an aware UTC ISO timestamp to the city's zone: ``YYYY-MM-DD HH:MM``."""
+    try:
+        moment = datetime.fromisoformat(iso_text)
+    except ValueError:
+        return iso_text or NA
+    try:
+        moment = moment.astimezone(ZoneInfo(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,30 @@
+"""Every component id of the app, as constants (Dash pages demos, README tip 3b).
+
+The four cockpit pages share one template, so their ids are shared too and namespaced
+``cockpit-``; only one cockpit is on screen at a time.
+"""
+
+from __future__ import annotations
+
+# shell (app.py)
+URL = "url"
+
+# cockpit header
+TITLE = "cockpit-title"
+BREADCRUMB = "cockpit-breadcrumb"
+PERIOD = "cockpit-period"
+LANG = "cockpit-lang"
+AS_OF = "cockpit-as-of"
+
+# cockpit panels
+KPIS = "cockpit-kpis"
+MAP = "cockpit-map"
+RANKING = "cockpit-ranking"
+UNASSIGNED = "cockpit-unassigned"
+CATEGORIES = "cockpit-categories"
+TREND = "cockpit-trend"
+
+# empty states
+EMPTY = "cockpit-empty"
+BACK_LINK = "cockpit-back"
+NOT_FOUND = "not-found"

@@ -1,0 +1,117 @@
+"""Ingest: bad rows are quarantined with a reason, never dropped; bad specs fail clearly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines import catalog
+from pipelines.settings import Settings
+from pipelines.sources.spec import SpecError, load_spec
+from pipelines.stages import run_all
+
+
+@pytest.fixture(scope="module")
+def corrupted(built_city: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the small city's raw files plus one file of bad requests and events."""
+    root = tmp_path_factory.mktemp("corrupted")
+    raw = root / "01_raw" / "demo"
+    shutil.copytree(catalog.raw_dir(built_city), raw)
+    first = pd.read_parquet(raw / "requests" / "requests_000.parquet").iloc[0]
+    good = first.to_dict()
+    bad = [
+        {**good},  # exact duplicate of an existing request
+        {**good, "工单编号": None},
+        {**good, "工单编号": "BAD-TS", "受理时间": "2026-13-45 25:61:00"},
+        {**good, "工单编号": "NEW-CHANNEL", "来源渠道": "抖音"},
+        {**good, "工单编号": "NO-COORDS", "经度": None, "纬度": None},
+        {**good, "工单编号": "NULL-ISLAND", "经度": 0.0, "纬度": 0.0},
+        {**good, "工单编号": "LAT-91", "纬度": 91.0},
+        {**good, "工单编号": "UNKNOWN-TYPE", "事项编码": "99.99.99.9"},
+    ]
+    pd.DataFrame(bad).to_parquet(raw / "requests" / "requests_999.parquet", index=False)
+    events = pd.DataFrame([
+        {"工单编号": "NEW-CHANNEL", "环节": "受理", "时间": "2026-10-01 08:00:00",
+         "派发层级": None, "承办单位": None, "评价结果": None},
+        {"工单编号": "NEW-CHANNEL", "环节": "飞单", "时间": "2026-10-01 09:00:00",
+         "派发层级": None, "承办单位": None, "评价结果": None},
+        {"工单编号": "GHOST", "环节": "办结", "时间": "2026-10-01 09:00:00",
+         "派发层级": "区级", "承办单位": "x", "评价结果": None},
+        {"工单编号": "NEW-CHANNEL", "环节": "办结", "时间": "yesterday",
+         "派发层级": "区级", "承办单位": "x", "评价结果": None},
+        {"工单编号": "NEW-CHANNEL", "环节": "评价", "时间": "2026-10-02 09:00:00",
+         "派发层级": None, "承办单位": None, "评价结果": "还行"},
+    ])
+    events.to_parquet(raw / "requests" / "events_999.parquet", index=False)
+    settings = Settings.from_env(environ={}, data_dir=root, memory_limit="1GB")
+    run_all(settings, until="geoindex")
+    return settings
+
+
+def manifest(settings: Settings) -> dict:
+    return json.loads(catalog.path(settings, "ingest_manifest").read_text(encoding="utf-8"))
+
+
+def test_bad_requests_are_quarantined_with_their_reason(corrupted, built_city):
+    got = manifest(corrupted)["inputs"]["requests"]
+    base = manifest(built_city)["inputs"]["requests"]
+    assert got["rows_in"] == base["rows_in"] + 8
+    assert got["quarantined"] == {"BAD_TIMESTAMP": 1, "DUPLICATE_ID": 1, "MISSING_ID": 1}
+    assert got["accepted"] == base["accepted"] + 5
+    assert got["flagged"]["unknown_channel"] == 1
+    assert got["flagged"]["unknown_event_type"] == 1
+
+
+def test_quarantine_keeps_the_raw_row_and_where_it_came_from(corrupted):
+    rows = duckdb.sql(
+        f"SELECT dataset, reason, source_file, source_row, raw "
+        f"FROM read_parquet('{catalog.path(corrupted, 'quarantine')}') "
+        "WHERE dataset = 'requests' ORDER BY reason").fetchall()
+    assert [r[1] for r in rows] == ["BAD_TIMESTAMP", "DUPLICATE_ID", "MISSING_ID"]
+    bad_ts = rows[0]
+    assert bad_ts[2].endswith("requests_999.parquet") and bad_ts[3] == 2
+    assert "2026-13-45 25:61:00" in bad_ts[4]
+
+
+def test_bad_events_are_quarantined_with_their_reason(corrupted):
+    got = manifest(corrupted)["inputs"]["request_events"]
+    assert got["quarantined"] == {"BAD_TIMESTAMP": 1, "ORPHAN_EVENT": 1, "UNKNOWN_EVENT": 1,
+                                  "UNKNOWN_RATING": 1}
+
+
+def test_bad_coordinates_are_kept_as_unlocated_requests(corrupted):
+    geo = duckdb.sql(
+        f"SELECT request_id, geo_status, cell, grid_id FROM "
+        f"read_parquet('{catalog.path(corrupted, 'int_request_geo')}') "
+        "WHERE request_id IN ('NO-COORDS', 'NULL-ISLAND', 'LAT-91') ORDER BY 1").fetchall()
+    assert geo == [("LAT-91", "out_of_range", 0, None), ("NO-COORDS", "no_location", 0, None),
+                   ("NULL-ISLAND", "null_island", 0, None)]
+
+
+def test_a_missing_required_column_fails_the_batch_with_its_name(built_city, tmp_path):
+    raw = tmp_path / "01_raw" / "demo"
+    shutil.copytree(catalog.raw_dir(built_city), raw)
+    for f in (raw / "requests").glob("requests_*.parquet"):
+        pd.read_parquet(f).drop(columns=["受理时间"]).to_parquet(f, index=False)
+    settings = Settings.from_env(environ={}, data_dir=tmp_path)
+    with pytest.raises(SpecError, match="受理时间"):
+        run_all(settings, until="ingest")
+
+
+def test_a_spec_without_a_datum_is_refused(tmp_path: Path):
+    spec = tmp_path / "source.toml"
+    spec.write_text('[source]\nname="x"\ntimezone="Asia/Shanghai"\ncity_id="1"\ncity_name="x"\n'
+                    '[boundaries.files]\ndistrict="d"\nstreet="s"\ncommunity="c"\ngrid="g"\n',
+                    encoding="utf-8")
+    with pytest.raises(SpecError, match=r"boundaries.coord_sys"):
+        load_spec(spec)
+
+
+def test_a_missing_spec_says_how_to_make_the_demo(tmp_path: Path):
+    with pytest.raises(SpecError, match="yiwang demo"):
+        load_spec(tmp_path / "nope.toml")

@@ -1,0 +1,64 @@
+"""Publishing is atomic: a failed or killed build leaves the previous warehouse serving."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pipelines import catalog
+from pipelines.settings import Settings
+from pipelines.stages import STAGES, publish, run_all
+
+
+@pytest.fixture
+def city_copy(built_city: Settings, tmp_path) -> Settings:
+    """A private copy of the built small city, so tests can break builds freely."""
+    shutil.copytree(built_city.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("tmp"))
+    return Settings.from_env(environ={}, data_dir=tmp_path / "data", memory_limit="1GB")
+
+
+def served(settings: Settings) -> tuple[str, bool]:
+    name = publish.current_build(settings)
+    assert name is not None
+    return name, (catalog.path(settings, "warehouse_builds") / f"{name}.duckdb").is_file()
+
+
+def test_an_unchanged_source_is_not_rebuilt(city_copy):
+    before = served(city_copy)
+    report = run_all(city_copy, skip_if_fresh=True)
+    assert report["skipped"] is True
+    assert served(city_copy) == before
+
+
+def test_a_crash_during_aggregation_keeps_the_old_build_serving(city_copy, monkeypatch):
+    before = served(city_copy)
+
+    def boom(con, settings):
+        raise RuntimeError("killed mid-build")
+
+    broken = tuple((n, boom if n == "aggregate" else f) for n, f in STAGES)
+    monkeypatch.setattr("pipelines.stages.STAGES", broken)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_all(city_copy)
+    assert served(city_copy) == before
+
+
+def test_a_build_that_does_not_reconcile_is_not_published(city_copy, monkeypatch):
+    before = served(city_copy)
+    monkeypatch.setattr(publish, "check_reconciliation", lambda con: ["district/last7: 1 vs 2"])
+    with pytest.raises(publish.PublishError, match="do not reconcile"):
+        run_all(city_copy)
+    assert served(city_copy) == before
+    leftovers = list(catalog.path(city_copy, "warehouse_builds").glob("*.partial"))
+    assert len(leftovers) == 1  # kept for inspection, removed by the next publish
+
+
+def test_a_rebuild_publishes_a_new_build_and_prunes_old_ones(city_copy):
+    first, _ = served(city_copy)
+    run_all(city_copy)
+    second, exists = served(city_copy)
+    assert exists and second != first
+    run_all(city_copy)
+    builds = sorted(p.stem for p in catalog.path(city_copy, "warehouse_builds").glob("*.duckdb"))
+    assert len(builds) == city_copy.keep_builds

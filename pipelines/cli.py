@@ -6,19 +6,20 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from pipelines import catalog
 from pipelines.settings import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
+)
 log = logging.getLogger("yiwang")
 
 
-def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
     extra = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         extra["data_dir"] = data_dir
@@ -41,19 +42,29 @@ def demo(
 
     settings = _settings(data_dir, demo_requests=requests, demo_seed=seed, demo_end=end)
     out = settings.data_dir / "01_raw" / "demo"
-    wanted = {"requests": settings.demo_requests, "seed": settings.demo_seed,
-              "end_day": settings.demo_end}
+    wanted = {
+        "requests": settings.demo_requests,
+        "seed": settings.demo_seed,
+        "end_day": settings.demo_end,
+    }
     truth_file = out / "ground_truth.json"
     if if_missing and truth_file.is_file():
         have = json.loads(truth_file.read_text(encoding="utf-8"))
         if all(have.get(k) == v for k, v in wanted.items()):
             typer.echo(f"demo city already at {out} ({have['requests']:,} requests); reusing it")
             return
-    summary = generate(out, n_requests=settings.demo_requests, seed=settings.demo_seed,
-                       end=settings.demo_end, progress=sys.stderr.isatty())
-    typer.echo(f"demo city written to {out}: {summary['requests']:,} requests, "
-               f"{summary['events']:,} events, {summary['components']:,} components "
-               f"in {summary['seconds']} s")
+    summary = generate(
+        out,
+        n_requests=settings.demo_requests,
+        seed=settings.demo_seed,
+        end=settings.demo_end,
+        progress=sys.stderr.isatty(),
+    )
+    typer.echo(
+        f"demo city written to {out}: {summary['requests']:,} requests, "
+        f"{summary['events']:,} events, {summary['components']:,} components "
+        f"in {summary['seconds']} s"
+    )
 
 
 @app.command()
@@ -85,8 +96,9 @@ def serve(
     settings = _settings(data_dir, host=host, port=port)
     current = catalog.path(settings, "warehouse_current")
     if not current.is_file():
-        typer.echo(f"no published warehouse under {settings.data_dir}; run `yiwang build` first",
-                   err=True)
+        typer.echo(
+            f"no published warehouse under {settings.data_dir}; run `yiwang build` first", err=True
+        )
         raise typer.Exit(2)
     dash_app = create_app(settings)
     typer.echo(f"yiwang cockpit on http://{settings.host}:{settings.port}/")

@@ -6,6 +6,7 @@ name (bound here as views over Parquet) and take values as bound ``$name`` param
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -49,7 +50,7 @@ def connect(
     duckdb.DuckDBPyConnection
     """
     settings.temp_directory.mkdir(parents=True, exist_ok=True)
-    config = {
+    config: dict[str, str | bool | int | float | list[str]] = {
         "memory_limit": settings.memory_limit,
         "threads": str(settings.threads),
         "temp_directory": str(settings.temp_directory),
@@ -71,6 +72,15 @@ def load_sql(model: str) -> str:
     if not file.is_file():
         raise FileNotFoundError(f"no SQL model {model!r} at {file}")
     return file.read_text(encoding="utf-8")
+
+
+def code_fingerprint() -> str:
+    """Hash of the pipeline's Python and SQL sources (a rebuild is due when they change)."""
+    h = hashlib.sha256()
+    package = SQL_DIR.parent
+    for file in sorted(package.rglob("*.py")) + sorted(SQL_DIR.rglob("*.sql")):
+        h.update(file.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def bind_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, names: Iterable[str]) -> None:

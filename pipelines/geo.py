@@ -72,8 +72,14 @@ def build_crosswalk(geoms: npt.ArrayLike, res: int) -> Crosswalk:
     return Crosswalk(res, all_cells, all_index)
 
 
-def locate(lng_src: npt.ArrayLike, lat_src: npt.ArrayLike, *, coord_sys: CoordSys,
-           crosswalk: Crosswalk, tree: shapely.STRtree) -> pd.DataFrame:
+def locate(
+    lng_src: npt.ArrayLike,
+    lat_src: npt.ArrayLike,
+    *,
+    coord_sys: CoordSys,
+    crosswalk: Crosswalk,
+    tree: shapely.STRtree,
+) -> pd.DataFrame:
     """Validate, convert and assign points; see the module docstring for the statuses.
 
     Returns
@@ -116,5 +122,6 @@ def locate(lng_src: npt.ArrayLike, lat_src: npt.ArrayLike, *, coord_sys: CoordSy
             first = np.r_[True, q_in[1:] != q_in[:-1]]
             grid[todo[q_in[first]]] = q_tree[first]
             status[todo[q_in[first]]] = "exact"
-    return pd.DataFrame({"lng": lng, "lat": lat, "cell": cell, "grid_index": grid,
-                         "geo_status": status})
+    return pd.DataFrame(
+        {"lng": lng, "lat": lat, "cell": cell, "grid_index": grid, "geo_status": status}
+    )

@@ -17,8 +17,9 @@ SMALL_CITY_REQUESTS = 20_000
 def small_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings pointing at a fresh data folder for the session's small city."""
     data = tmp_path_factory.mktemp("city")
-    return Settings.from_env(environ={}, data_dir=data, demo_requests=SMALL_CITY_REQUESTS,
-                             memory_limit="2GB")
+    return Settings.from_env(
+        environ={}, data_dir=data, demo_requests=SMALL_CITY_REQUESTS, memory_limit="2GB"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -27,8 +28,13 @@ def small_city(small_settings: Settings) -> dict:
     from pipelines.demo import generate
 
     out = small_settings.data_dir / "01_raw" / "demo"
-    return generate(out, n_requests=small_settings.demo_requests,
-                    seed=small_settings.demo_seed, end=small_settings.demo_end, progress=False)
+    return generate(
+        out,
+        n_requests=small_settings.demo_requests,
+        seed=small_settings.demo_seed,
+        end=small_settings.demo_end,
+        progress=False,
+    )
 
 
 @pytest.fixture(scope="session")

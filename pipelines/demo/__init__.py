@@ -31,17 +31,18 @@ from pipelines.coords import gcj02_to_wgs84
 from pipelines.demo.components import COMPONENT_TYPES, generate_components
 from pipelines.demo.geography import CITY, generate_geography, units_to_geojson
 from pipelines.demo.requests import generate_requests
+from pipelines.demo.spec import write_spec
 from pipelines.demo.taxonomy import event_types
 from pipelines.demo.timeline import demo_days
-from pipelines.demo.spec import write_spec
 
 MAX_REQUESTS = 50_000_000
 CHUNK = 2_000_000
 N_COMPONENTS = 80_000
 
 
-def generate(out_dir: Path, *, n_requests: int, seed: int, end: str,
-             progress: bool = True) -> dict[str, Any]:
+def generate(
+    out_dir: Path, *, n_requests: int, seed: int, end: str, progress: bool = True
+) -> dict[str, Any]:
     """Generate the demo city's raw files into ``out_dir`` (replacing what is there).
 
     Parameters
@@ -79,17 +80,25 @@ def generate(out_dir: Path, *, n_requests: int, seed: int, end: str,
     for level in ("district", "street", "community", "grid"):
         doc = units_to_geojson(geo.units, level)
         (tmp / "boundaries" / f"{level}.geojson").write_text(
-            json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+            json.dumps(doc, ensure_ascii=False), encoding="utf-8"
+        )
     bar.update()
 
     types = event_types()
     pd.DataFrame([t._asdict() for t in types]).drop(columns="weight").to_csv(
-        tmp / "categories.csv", index=False)
+        tmp / "categories.csv", index=False
+    )
     days = demo_days(end_day)
     units = {u.code: u for u in geo.units}
     street_of_grid = [g.code[:9] for g in geo.grids]
-    comps = generate_components(np.random.default_rng(comp_seed), geo, N_COMPONENTS, days,
-                                street_of_grid, {c: u.name for c, u in units.items()})
+    comps = generate_components(
+        np.random.default_rng(comp_seed),
+        geo,
+        N_COMPONENTS,
+        days,
+        street_of_grid,
+        {c: u.name for c, u in units.items()},
+    )
     _write_components(tmp, comps)
     bar.update()
 
@@ -98,11 +107,22 @@ def generate(out_dir: Path, *, n_requests: int, seed: int, end: str,
     n_written = n_events = 0
     for chunk in range(n_chunks):
         size = min(CHUNK, n_requests - chunk * CHUNK)
-        req = generate_requests(np.random.default_rng(row_seeds[chunk]),
-                                np.random.default_rng(plan_seed), geo, types, comps, days, size,
-                                n_total=n_requests, chunk=chunk, n_chunks=n_chunks)
+        req = generate_requests(
+            np.random.default_rng(row_seeds[chunk]),
+            np.random.default_rng(plan_seed),
+            geo,
+            types,
+            comps,
+            days,
+            size,
+            n_total=n_requests,
+            chunk=chunk,
+            n_chunks=n_chunks,
+        )
         events = req.events[req.events["时间"] < as_of].copy()
-        events["时间"] = pd.Series(events["时间"].to_numpy()).dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+        events["时间"] = (
+            pd.Series(events["时间"].to_numpy()).dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+        )
         _write_parquet(req.table, tmp / "requests" / f"requests_{chunk:03d}.parquet")
         _write_parquet(events, tmp / "requests" / f"events_{chunk:03d}.parquet")
         n_written += len(req.table)
@@ -111,17 +131,27 @@ def generate(out_dir: Path, *, n_requests: int, seed: int, end: str,
         truth.setdefault("poorly_rated_streets", req.events.attrs["bad_streets"])
         bar.update()
 
-    truth.update({
-        "seed": seed, "requests": n_written, "events": n_events,
-        "components": len(comps.table), "alarms": len(comps.alarms),
-        "chattering_sensors": comps.faulty, "as_of": str(as_of), "end_day": end,
-        "units": {lvl: sum(u.level == lvl for u in geo.units)
-                  for lvl in ("district", "street", "community", "grid")},
-        "population": int(units[CITY[0]].population),
-        "note": "coordinates in ground truth are GCJ-02, like the raw request files",
-    })
-    (tmp / "ground_truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1),
-                                           encoding="utf-8")
+    truth.update(
+        {
+            "seed": seed,
+            "requests": n_written,
+            "events": n_events,
+            "components": len(comps.table),
+            "alarms": len(comps.alarms),
+            "chattering_sensors": comps.faulty,
+            "as_of": str(as_of),
+            "end_day": end,
+            "units": {
+                lvl: sum(u.level == lvl for u in geo.units)
+                for lvl in ("district", "street", "community", "grid")
+            },
+            "population": int(units[CITY[0]].population),
+            "note": "coordinates in ground truth are GCJ-02, like the raw request files",
+        }
+    )
+    (tmp / "ground_truth.json").write_text(
+        json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     write_spec(tmp / "source.toml")
     bar.update()
     bar.close()
@@ -153,21 +183,25 @@ def _write_components(folder: Path, comps: Any) -> None:
     tab = comps.table
     lng, lat = gcj02_to_wgs84(lng=tab["x"].to_numpy(), lat=tab["y"].to_numpy())
     kinds = tab["kind"].to_numpy()
-    out = pd.DataFrame({
-        "部件编号": tab["id"],
-        "部件类型": [COMPONENT_TYPES[k][1] for k in kinds],
-        "经度": np.round(lng, 7),
-        "纬度": np.round(lat, 7),
-        "主管单位": tab["owner"],
-        "权属单位": tab["property_unit"],
-        "养护单位": tab["maintainer"],
-        "状态": tab["status"],
-        "启用日期": tab["installed"],
-    })
+    out = pd.DataFrame(
+        {
+            "部件编号": tab["id"],
+            "部件类型": [COMPONENT_TYPES[k][1] for k in kinds],
+            "经度": np.round(lng, 7),
+            "纬度": np.round(lat, 7),
+            "主管单位": tab["owner"],
+            "权属单位": tab["property_unit"],
+            "养护单位": tab["maintainer"],
+            "状态": tab["status"],
+            "启用日期": tab["installed"],
+        }
+    )
     out.to_csv(folder / "components" / "components.csv", index=False, encoding="utf-8")
-    alarms = pd.DataFrame({
-        "部件编号": tab["id"].to_numpy()[comps.alarms["component"].to_numpy()],
-        "告警时间": pd.Series(comps.alarms["ts"].to_numpy()).dt.strftime("%Y-%m-%d %H:%M:%S"),
-        "告警类型": comps.alarms["alarm_type"].to_numpy(),
-    })
+    alarms = pd.DataFrame(
+        {
+            "部件编号": tab["id"].to_numpy()[comps.alarms["component"].to_numpy()],
+            "告警时间": pd.Series(comps.alarms["ts"].to_numpy()).dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "告警类型": comps.alarms["alarm_type"].to_numpy(),
+        }
+    )
     _write_parquet(alarms, folder / "components" / "alarms.parquet")

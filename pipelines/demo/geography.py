@@ -75,8 +75,15 @@ def load_district_outlines() -> dict[str, shapely.Geometry]:
     return out
 
 
-def _sample_in(rng: np.random.Generator, geom: shapely.Geometry, n: int, centres: np.ndarray,
-               sigmas: np.ndarray, weights: np.ndarray, background: float) -> np.ndarray:
+def _sample_in(
+    rng: np.random.Generator,
+    geom: shapely.Geometry,
+    n: int,
+    centres: np.ndarray,
+    sigmas: np.ndarray,
+    weights: np.ndarray,
+    background: float,
+) -> np.ndarray:
     """Draw ``n`` points inside ``geom`` from a Gaussian mixture plus uniform background."""
     shapely.prepare(geom)
     minx, miny, maxx, maxy = geom.bounds
@@ -126,7 +133,9 @@ def _split(parent: shapely.Geometry, seeds: np.ndarray) -> list[shapely.Geometry
         if p.is_empty:
             continue
         if p.geom_type == "GeometryCollection":
-            p = shapely.union_all([g for g in p.geoms if g.geom_type in ("Polygon", "MultiPolygon")])
+            p = shapely.union_all(
+                [g for g in p.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+            )
         if not p.is_empty and p.area > 0:
             polys.append(p)
     return polys
@@ -138,8 +147,9 @@ def generate_geography(rng: np.random.Generator) -> Geography:
     taken: set[str] = set()
     units: list[Unit] = []
     city_outline = shapely.union_all(list(outlines.values()))
-    units.append(Unit(CITY[0], "city", CITY[1], CITY[2], "", city_outline,
-                      sum(d[3] for d in DISTRICTS), []))
+    units.append(
+        Unit(CITY[0], "city", CITY[1], CITY[2], "", city_outline, sum(d[3] for d in DISTRICTS), [])
+    )
     res_x: list[np.ndarray] = []
     res_y: list[np.ndarray] = []
     res_grid: list[np.ndarray] = []
@@ -152,50 +162,95 @@ def generate_geography(rng: np.random.Generator) -> Geography:
         centres = _uniform_in(rng, geom, n_centres)
         sigmas = rng.uniform(0.006, 0.025, n_centres)
         w = rng.lognormal(0.0, 0.8, n_centres)
-        residents = _sample_in(rng, geom, people // PEOPLE_PER_RESIDENT_POINT, centres, sigmas,
-                               w / w.sum(), background=0.12)
+        residents = _sample_in(
+            rng,
+            geom,
+            people // PEOPLE_PER_RESIDENT_POINT,
+            centres,
+            sigmas,
+            w / w.sum(),
+            background=0.12,
+        )
         units.append(Unit(code, "district", name, name_en, CITY[0], geom, people, []))
         street_polys = _split(geom, _lloyd_seeds(rng, residents, n_streets))
         street_names = unique_names(rng, len(street_polys), taken=taken)
-        for si, (spoly, (sname, sname_en)) in enumerate(zip(street_polys, street_names,
-                                                            strict=True), start=1):
+        for si, (spoly, (sname, sname_en)) in enumerate(
+            zip(street_polys, street_names, strict=True), start=1
+        ):
             scode = f"{code}{si:03d}"
             shapely.prepare(spoly)
             in_street = shapely.contains_xy(spoly, residents[:, 0], residents[:, 1])
             s_res = residents[in_street]
             s_pop = int(in_street.sum()) * PEOPLE_PER_RESIDENT_POINT
-            units.append(Unit(scode, "street", f"{sname}街道", f"{sname_en} Subdistrict", code,
-                              spoly, s_pop, []))
+            units.append(
+                Unit(
+                    scode,
+                    "street",
+                    f"{sname}街道",
+                    f"{sname_en} Subdistrict",
+                    code,
+                    spoly,
+                    s_pop,
+                    [],
+                )
+            )
             n_comm = max(3, round(COMMUNITIES_TOTAL * s_pop / total_pop))
             comm_polys = _split(spoly, _lloyd_seeds(rng, s_res, n_comm)) if len(s_res) else [spoly]
             comm_names = unique_names(rng, len(comm_polys), taken=taken)
-            for ci, (cpoly, (cname, cname_en)) in enumerate(zip(comm_polys, comm_names,
-                                                                strict=True), start=1):
+            for ci, (cpoly, (cname, cname_en)) in enumerate(
+                zip(comm_polys, comm_names, strict=True), start=1
+            ):
                 ccode = f"{scode}{ci:03d}"
                 shapely.prepare(cpoly)
                 in_comm = shapely.contains_xy(cpoly, s_res[:, 0], s_res[:, 1])
                 c_res = s_res[in_comm]
                 c_pop = int(in_comm.sum()) * PEOPLE_PER_RESIDENT_POINT
                 roads = road_names(rng, int(rng.integers(3, 7)))
-                units.append(Unit(ccode, "community", f"{cname}社区", f"{cname_en} Community",
-                                  scode, cpoly, c_pop, roads))
+                units.append(
+                    Unit(
+                        ccode,
+                        "community",
+                        f"{cname}社区",
+                        f"{cname_en} Community",
+                        scode,
+                        cpoly,
+                        c_pop,
+                        roads,
+                    )
+                )
                 n_grid = int(np.clip(round(c_pop / PEOPLE_PER_GRID), 2, 15))
-                grid_polys = _split(cpoly, _lloyd_seeds(rng, c_res, n_grid, iters=3)) \
-                    if len(c_res) >= 2 else [cpoly]
+                grid_polys = (
+                    _split(cpoly, _lloyd_seeds(rng, c_res, n_grid, iters=3))
+                    if len(c_res) >= 2
+                    else [cpoly]
+                )
                 for gi, gpoly in enumerate(grid_polys, start=1):
                     shapely.prepare(gpoly)
                     in_grid = shapely.contains_xy(gpoly, c_res[:, 0], c_res[:, 1])
-                    g = Unit(f"{ccode}{gi:03d}", "grid", f"{cname}社区第{gi}网格",
-                             f"{cname_en} Grid {gi}", ccode, gpoly,
-                             int(in_grid.sum()) * PEOPLE_PER_RESIDENT_POINT, roads)
+                    g = Unit(
+                        f"{ccode}{gi:03d}",
+                        "grid",
+                        f"{cname}社区第{gi}网格",
+                        f"{cname_en} Grid {gi}",
+                        ccode,
+                        gpoly,
+                        int(in_grid.sum()) * PEOPLE_PER_RESIDENT_POINT,
+                        roads,
+                    )
                     res_x.append(c_res[in_grid, 0])
                     res_y.append(c_res[in_grid, 1])
                     res_grid.append(np.full(int(in_grid.sum()), len(grids), dtype=np.int32))
                     grids.append(g)
                     units.append(g)
     _make_exact_hierarchy(units)
-    return Geography(units, np.concatenate(res_x), np.concatenate(res_y),
-                     np.concatenate(res_grid), grids, units[0].geometry)
+    return Geography(
+        units,
+        np.concatenate(res_x),
+        np.concatenate(res_y),
+        np.concatenate(res_grid),
+        grids,
+        units[0].geometry,
+    )
 
 
 def _make_exact_hierarchy(units: list[Unit]) -> None:
@@ -206,8 +261,9 @@ def _make_exact_hierarchy(units: list[Unit]) -> None:
     children nest exactly, so every level is a valid coverage of the same city.
     """
     grid_units = [u for u in units if u.level == "grid"]
-    rounded = shapely.transform(np.array([u.geometry for u in grid_units], dtype=object),
-                                lambda xy: np.round(xy, 7))
+    rounded = shapely.transform(
+        np.array([u.geometry for u in grid_units], dtype=object), lambda xy: np.round(xy, 7)
+    )
     cleaned = shapely.coverage_clean(rounded)
     for u, geom in zip(grid_units, cleaned, strict=True):
         u.geometry = geom
@@ -216,12 +272,17 @@ def _make_exact_hierarchy(units: list[Unit]) -> None:
         for u in units:
             if u.level == level:
                 children.setdefault(u.parent, []).append(u.geometry)
-        parent_level = {"grid": "community", "community": "street", "street": "district",
-                        "district": "city"}[level]
+        parent_level = {
+            "grid": "community",
+            "community": "street",
+            "street": "district",
+            "district": "city",
+        }[level]
         for u in units:
             if u.level == parent_level:
                 u.geometry = shapely.coverage_union_all(
-                    np.array(children.pop(u.code), dtype=object))
+                    np.array(children.pop(u.code), dtype=object)
+                )
 
 
 def units_to_geojson(units: list[Unit], level: str) -> dict:
@@ -230,10 +291,17 @@ def units_to_geojson(units: list[Unit], level: str) -> dict:
     for u in units:
         if u.level != level:
             continue
-        feats.append({
-            "type": "Feature",
-            "properties": {"code": u.code, "name": u.name, "name_en": u.name_en,
-                           "parent_code": u.parent or None, "population": u.population},
-            "geometry": shapely.geometry.mapping(u.geometry),
-        })
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": u.code,
+                    "name": u.name,
+                    "name_en": u.name_en,
+                    "parent_code": u.parent or None,
+                    "population": u.population,
+                },
+                "geometry": shapely.geometry.mapping(u.geometry),
+            }
+        )
     return {"type": "FeatureCollection", "name": f"{level} (GCJ-02)", "features": feats}

@@ -21,10 +21,25 @@ RATINGS = ("满意", "基本满意", "不满意")
 PATROL_CLASSES = {"市容环卫", "城中村管理", "安全管理", "园林绿化", "市政设施"}
 STORM_L3 = ("路面积水", "下水道堵塞", "树木倒伏", "停电")
 SPIKE_L3 = ("停水", "施工噪音", "停电", "油烟扰民", "电梯故障", "病媒生物")
-HOTSPOT_L3 = ("占道经营", "施工噪音", "垃圾桶满溢", "占用人行道停车", "油烟扰民", "路面积水",
-              "共享单车乱停", "社会生活噪音", "违规群租", "路灯不亮")
-PHRASES = ("，已经持续好几天了，希望尽快处理。", "，影响居民正常生活，请相关部门核实。",
-           "，多次反映未解决。", "，存在安全隐患。", "，请尽快派人查看。")
+HOTSPOT_L3 = (
+    "占道经营",
+    "施工噪音",
+    "垃圾桶满溢",
+    "占用人行道停车",
+    "油烟扰民",
+    "路面积水",
+    "共享单车乱停",
+    "社会生活噪音",
+    "违规群租",
+    "路灯不亮",
+)
+PHRASES = (
+    "，已经持续好几天了，希望尽快处理。",
+    "，影响居民正常生活，请相关部门核实。",
+    "，多次反映未解决。",
+    "，存在安全隐患。",
+    "，请尽快派人查看。",
+)
 
 MINUTE = np.timedelta64(60, "s")
 
@@ -51,9 +66,19 @@ def _types_by_l3(types: list[EventType]) -> dict[str, list[int]]:
     return out
 
 
-def generate_requests(rng: np.random.Generator, plan: np.random.Generator, geo: Geography,
-                      types: list[EventType], comps: Components, days: np.ndarray, n: int, *,
-                      n_total: int, chunk: int = 0, n_chunks: int = 1) -> Requests:
+def generate_requests(
+    rng: np.random.Generator,
+    plan: np.random.Generator,
+    geo: Geography,
+    types: list[EventType],
+    comps: Components,
+    days: np.ndarray,
+    n: int,
+    *,
+    n_total: int,
+    chunk: int = 0,
+    n_chunks: int = 1,
+) -> Requests:
     """Generate one chunk of about ``n`` requests and their lifecycle events.
 
     ``plan`` decides *what* is planted (hotspot places, spike days, storm days, repeat
@@ -63,8 +88,9 @@ def generate_requests(rng: np.random.Generator, plan: np.random.Generator, geo: 
     by_l3 = _types_by_l3(types)
     n_grid = len(geo.grids)
     dw = day_weights(days)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in
-                                          ("x", "y", "t", "type", "src", "grid", "comp", "addr")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("x", "y", "t", "type", "src", "grid", "comp", "addr")
+    }
     truth: dict[str, Any] = {"hotspots": [], "spikes": [], "storms": [], "repeat_addresses": []}
 
     def add(x, y, t, typ, src, grid, comp=None, addr=None) -> None:
@@ -88,8 +114,15 @@ def generate_requests(rng: np.random.Generator, plan: np.random.Generator, geo: 
     sensor_type = np.array([by_l3[COMPONENT_TYPES[k][5]][0] for k in kinds])
     cx = ctab["x"].to_numpy()[alarms["component"].to_numpy()]
     cy = ctab["y"].to_numpy()[alarms["component"].to_numpy()]
-    add(cx, cy, alarms["ts"].to_numpy().astype("datetime64[s]"), sensor_type, "sensor",
-        np.full(n_sensor, -1), comp=alarms["component"].to_numpy())
+    add(
+        cx,
+        cy,
+        alarms["ts"].to_numpy().astype("datetime64[s]"),
+        sensor_type,
+        "sensor",
+        np.full(n_sensor, -1),
+        comp=alarms["component"].to_numpy(),
+    )
 
     n_rest = max(n - n_sensor, 0)
     n_hot, n_spike, n_storm, n_rep = (int(n_rest * s) for s in (0.06, 0.03, 0.02, 0.02))
@@ -97,10 +130,14 @@ def generate_requests(rng: np.random.Generator, plan: np.random.Generator, geo: 
 
     # Background: where people live, what people usually report.
     pick = rng.integers(0, len(geo.residents_x), n_bg)
-    add(geo.residents_x[pick] + rng.normal(0, 0.0005, n_bg),
+    add(
+        geo.residents_x[pick] + rng.normal(0, 0.0005, n_bg),
         geo.residents_y[pick] + rng.normal(0, 0.0005, n_bg),
         _times(rng, days, rng.choice(len(days), size=n_bg, p=dw)),
-        rng.choice(len(types), size=n_bg, p=weights(types)), "background", geo.residents_grid[pick])
+        rng.choice(len(types), size=n_bg, p=weights(types)),
+        "background",
+        geo.residents_grid[pick],
+    )
 
     # Persistent hotspots: one matter concentrated around one place for months.
     n_spots = 30
@@ -114,14 +151,27 @@ def generate_requests(rng: np.random.Generator, plan: np.random.Generator, geo: 
         stop = int(plan.integers(start + 60, len(days)))
         w = dw[start:stop] / dw[start:stop].sum()
         tix = by_l3[l3]
-        add(cx0 + rng.normal(0, sigma, size), cy0 + rng.normal(0, sigma, size),
+        add(
+            cx0 + rng.normal(0, sigma, size),
+            cy0 + rng.normal(0, sigma, size),
             _times(rng, days, start + rng.choice(stop - start, size=size, p=w)),
-            rng.choice(tix, size=size), "hotspot", np.full(size, geo.residents_grid[anchor]))
-        truth["hotspots"].append({"id": f"H{h + 1:02d}", "kind": "persistent", "l3": l3,
-                                  "gcj02": [float(cx0), float(cy0)], "sigma_deg": sigma,
-                                  "grid": geo.grids[geo.residents_grid[anchor]].code,
-                                  "start": str(days[start]), "end": str(days[stop - 1]),
-                                  "requests": int(size)})
+            rng.choice(tix, size=size),
+            "hotspot",
+            np.full(size, geo.residents_grid[anchor]),
+        )
+        truth["hotspots"].append(
+            {
+                "id": f"H{h + 1:02d}",
+                "kind": "persistent",
+                "l3": l3,
+                "gcj02": [float(cx0), float(cy0)],
+                "sigma_deg": sigma,
+                "grid": geo.grids[geo.residents_grid[anchor]].code,
+                "start": str(days[start]),
+                "end": str(days[stop - 1]),
+                "requests": int(size),
+            }
+        )
     # Spikes: a burst in one community for a few days (outage, works, lift failure).
     n_spikes = 12
     sizes = rng.multinomial(n_spike, np.full(n_spikes, 1 / n_spikes))
@@ -132,33 +182,54 @@ def generate_requests(rng: np.random.Generator, plan: np.random.Generator, geo: 
         start = int(plan.integers(0, len(days) - length))
         l3 = SPIKE_L3[s % len(SPIKE_L3)]
         sigma = 0.003
-        add(geo.residents_x[anchor] + rng.normal(0, sigma, size),
+        add(
+            geo.residents_x[anchor] + rng.normal(0, sigma, size),
             geo.residents_y[anchor] + rng.normal(0, sigma, size),
             _times(rng, days, start + rng.integers(0, length, size)),
-            rng.choice(by_l3[l3], size=size), "spike", np.full(size, gidx))
-        truth["spikes"].append({"id": f"S{s + 1:02d}", "l3": l3,
-                                "gcj02": [float(geo.residents_x[anchor]),
-                                          float(geo.residents_y[anchor])],
-                                "sigma_deg": sigma, "grid": geo.grids[gidx].code,
-                                "start": str(days[start]), "end": str(days[start + length - 1]),
-                                "requests": int(size)})
+            rng.choice(by_l3[l3], size=size),
+            "spike",
+            np.full(size, gidx),
+        )
+        truth["spikes"].append(
+            {
+                "id": f"S{s + 1:02d}",
+                "l3": l3,
+                "gcj02": [float(geo.residents_x[anchor]), float(geo.residents_y[anchor])],
+                "sigma_deg": sigma,
+                "grid": geo.grids[gidx].code,
+                "start": str(days[start]),
+                "end": str(days[start + length - 1]),
+                "requests": int(size),
+            }
+        )
     # Storm days: flooding, fallen trees and power cuts across the city.
     storm_days = pick_storm_days(plan, days)
     pick = rng.integers(0, len(geo.residents_x), n_storm)
     storm_ix = np.searchsorted(days, storm_days)[rng.integers(0, len(storm_days), n_storm)]
     storm_types = np.concatenate([by_l3[k] for k in STORM_L3])
-    add(geo.residents_x[pick] + rng.normal(0, 0.0005, n_storm),
-        geo.residents_y[pick] + rng.normal(0, 0.0005, n_storm), _times(rng, days, storm_ix),
-        rng.choice(storm_types, size=n_storm), "storm", geo.residents_grid[pick])
+    add(
+        geo.residents_x[pick] + rng.normal(0, 0.0005, n_storm),
+        geo.residents_y[pick] + rng.normal(0, 0.0005, n_storm),
+        _times(rng, days, storm_ix),
+        rng.choice(storm_types, size=n_storm),
+        "storm",
+        geo.residents_grid[pick],
+    )
     truth["storms"] = [{"day": str(d), "l3": list(STORM_L3)} for d in storm_days]
     # Repeat complaints: the same address reporting the same matter again and again.
     n_addr = max(1, int(n_total * 0.02) // 12)
     addr_anchor = plan.integers(0, len(geo.residents_x), n_addr)
     addr_type = plan.choice(len(types), size=n_addr, p=weights(types))
     which = rng.choice(n_addr, size=n_rep, p=plan.dirichlet(np.full(n_addr, 0.7)))
-    add(geo.residents_x[addr_anchor][which], geo.residents_y[addr_anchor][which],
-        _times(rng, days, rng.choice(len(days), size=n_rep, p=dw)), addr_type[which], "repeat",
-        geo.residents_grid[addr_anchor][which], addr=which)
+    add(
+        geo.residents_x[addr_anchor][which],
+        geo.residents_y[addr_anchor][which],
+        _times(rng, days, rng.choice(len(days), size=n_rep, p=dw)),
+        addr_type[which],
+        "repeat",
+        geo.residents_grid[addr_anchor][which],
+        addr=which,
+    )
 
     x = np.concatenate(parts["x"])
     y = np.concatenate(parts["y"])
@@ -176,8 +247,22 @@ def generate_requests(rng: np.random.Generator, plan: np.random.Generator, geo: 
     no_grid = grid < 0
     grid[no_grid] = rng.integers(0, n_grid, int(no_grid.sum()))
 
-    table = _request_table(rng, geo, types, ctab, days, x, y, t, typ, src, grid, comp, addr,
-                           prefix=f"SZ{chr(ord('A') + chunk % 26)}")
+    table = _request_table(
+        rng,
+        geo,
+        types,
+        ctab,
+        days,
+        x,
+        y,
+        t,
+        typ,
+        src,
+        grid,
+        comp,
+        addr,
+        prefix=f"SZ{chr(ord('A') + chunk % 26)}",
+    )
     # Bad rows a real export carries: missing coordinates and points thrown far off the map.
     missing = rng.random(m) < 0.004
     offmap = (~missing) & (rng.random(m) < 0.001)
@@ -190,15 +275,19 @@ def generate_requests(rng: np.random.Generator, plan: np.random.Generator, geo: 
     top = np.argsort(-repeat_counts, kind="stable")[:50]
     truth["repeat_addresses"] = [
         {"address": str(addresses[first_of[int(a)]]), "requests": int(repeat_counts[a])}
-        for a in top if repeat_counts[a] >= 10]
+        for a in top
+        if repeat_counts[a] >= 10
+    ]
     truth["bad_rows"] = {"missing_coordinates": int(missing.sum()), "off_map": int(offmap.sum())}
-    truth["by_mechanism"] = {k: int(v) for k, v in zip(*np.unique(src, return_counts=True),
-                                                       strict=True)}
+    truth["by_mechanism"] = {
+        k: int(v) for k, v in zip(*np.unique(src, return_counts=True), strict=True)
+    }
     return Requests(table, events, truth)
 
 
-def _request_table(rng, geo, types, ctab, days, x, y, t, typ, src, grid, comp, addr, *,
-                   prefix: str) -> pd.DataFrame:
+def _request_table(
+    rng, geo, types, ctab, days, x, y, t, typ, src, grid, comp, addr, *, prefix: str
+) -> pd.DataFrame:
     m = len(t)
     day = t.astype("datetime64[D]")
     first = np.searchsorted(day, day, side="left")
@@ -209,8 +298,11 @@ def _request_table(rng, geo, types, ctab, days, x, y, t, typ, src, grid, comp, a
     l1 = np.array([tp.l1_zh for tp in types], dtype=object)[typ]
     patrol = np.isin(l1, list(PATROL_CLASSES))
     u = rng.random(m)
-    ch = np.where(patrol, np.select([u < 0.38, u < 0.55, u < 0.65], [0, 1, 2], 3),
-                  np.select([u < 0.66, u < 0.84], [0, 1], 2))
+    ch = np.where(
+        patrol,
+        np.select([u < 0.38, u < 0.55, u < 0.65], [0, 1, 2], 3),
+        np.select([u < 0.66, u < 0.84], [0, 1], 2),
+    )
     ch = np.where(src == "sensor", 4, ch)
     # Address: a road of the grid's community; repeat callers keep one exact address.
     comm_roads = [geo.grids[g].roads for g in range(len(geo.grids))]
@@ -230,26 +322,36 @@ def _request_table(rng, geo, types, ctab, days, x, y, t, typ, src, grid, comp, a
     l4 = np.array([tp.l4_zh for tp in types], dtype=object)[typ]
     phrase = np.array(PHRASES, dtype=object)[rng.integers(0, len(PHRASES), m)]
     pii = rng.random(m) < 0.35
-    tail = np.where(pii, "联系人" + pool_names[rng.integers(0, 3000, m)] + "，电话"
-                    + pool_phones[rng.integers(0, 3000, m)] + "。", "")
+    tail = np.where(
+        pii,
+        "联系人"
+        + pool_names[rng.integers(0, 3000, m)]
+        + "，电话"
+        + pool_phones[rng.integers(0, 3000, m)]
+        + "。",
+        "",
+    )
     text = "市民反映：" + address + l4 + phrase + tail
     comp_id = np.where(comp >= 0, ctab["id"].to_numpy()[np.maximum(comp, 0)], None)
-    return pd.DataFrame({
-        "工单编号": ids,
-        "受理时间": pd.Series(t).dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object),
-        "来源渠道": np.array(CHANNELS, dtype=object)[ch],
-        "事项编码": np.array([tp.code for tp in types], dtype=object)[typ],
-        "事项名称": l4,
-        "诉求地址": address,
-        "诉求内容": text,
-        "经度": np.round(x, 6),
-        "纬度": np.round(y, 6),
-        "部件编号": comp_id,
-    })
+    return pd.DataFrame(
+        {
+            "工单编号": ids,
+            "受理时间": pd.Series(t).dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object),
+            "来源渠道": np.array(CHANNELS, dtype=object)[ch],
+            "事项编码": np.array([tp.code for tp in types], dtype=object)[typ],
+            "事项名称": l4,
+            "诉求地址": address,
+            "诉求内容": text,
+            "经度": np.round(x, 6),
+            "纬度": np.round(y, 6),
+            "部件编号": comp_id,
+        }
+    )
 
 
-def _lifecycle(rng, plan, table: pd.DataFrame, types: list[EventType], geo: Geography,
-               grid: np.ndarray) -> pd.DataFrame:
+def _lifecycle(
+    rng, plan, table: pd.DataFrame, types: list[EventType], geo: Geography, grid: np.ndarray
+) -> pd.DataFrame:
     """Reported -> dispatched -> accepted -> closed -> rated (-> reopened -> closed -> rated)."""
     m = len(table)
     created = pd.to_datetime(table["受理时间"]).to_numpy().astype("datetime64[s]")
@@ -266,7 +368,9 @@ def _lifecycle(rng, plan, table: pd.DataFrame, types: list[EventType], geo: Geog
     hours[rng.random(m) < 0.0002] = np.nan
     closes = ~np.isnan(hours)
     dur = np.where(closes, hours, 24 * 120) * 3600
-    dispatch = created + (dur * rng.uniform(0.02, 0.12, m)).clip(60, 4 * 3600).astype("timedelta64[s]")
+    dispatch = created + (dur * rng.uniform(0.02, 0.12, m)).clip(60, 4 * 3600).astype(
+        "timedelta64[s]"
+    )
     accept_gap = (dur * rng.uniform(0.03, 0.2, m)).clip(60, 12 * 3600)
     accept = dispatch + accept_gap.astype("timedelta64[s]")
     closed = created + dur.astype("timedelta64[s]")
@@ -278,15 +382,19 @@ def _lifecycle(rng, plan, table: pd.DataFrame, types: list[EventType], geo: Geog
     comm = np.array([units[c[:12]].name for c in g_codes], dtype=object)
     street = np.array([units[c[:9]].name for c in g_codes], dtype=object)
     district = np.array([units[c[:6]].name for c in g_codes], dtype=object)
-    dept = np.select([level == 0, level == 1], [district + dept_city, street + "办事处"],
-                     comm + "工作站")
+    dept = np.select(
+        [level == 0, level == 1], [district + dept_city, street + "办事处"], comm + "工作站"
+    )
     # Ratings: slower cases and a few planted poorly-run streets disappoint more residents.
     rated = closes & (rng.random(m) < 0.85)
     rate_ts = closed + rng.integers(1800, 48 * 3600, m).astype("timedelta64[s]")
     all_streets = sorted(u.code for u in geo.units if u.level == "street")
     bad_streets = set(plan.choice(all_streets, size=3, replace=False).tolist())
-    p_dis = 0.04 + 0.10 * (hours > 72) + 0.12 * np.isin(
-        pd.Series(g_codes).str.slice(0, 9).to_numpy(), list(bad_streets))
+    p_dis = (
+        0.04
+        + 0.10 * (hours > 72)
+        + 0.12 * np.isin(pd.Series(g_codes).str.slice(0, 9).to_numpy(), list(bad_streets))
+    )
     p_dis = np.nan_to_num(p_dis, nan=0.2)
     r = rng.random(m)
     rating = np.select([r < p_dis, r < p_dis + 0.12], [2, 1], 0)
@@ -313,12 +421,18 @@ def _lifecycle(rng, plan, table: pd.DataFrame, types: list[EventType], geo: Geog
     frames = []
     for mask, ts, name, lv, dp, rt in blocks:
         idx = np.flatnonzero(mask)
-        frames.append(pd.DataFrame({
-            "工单编号": ids[idx], "环节": name, "时间": ts[idx],
-            "派发层级": None if lv is None else lv[idx],
-            "承办单位": None if dp is None else dp[idx],
-            "评价结果": None if rt is None else rt[idx],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "工单编号": ids[idx],
+                    "环节": name,
+                    "时间": ts[idx],
+                    "派发层级": None if lv is None else lv[idx],
+                    "承办单位": None if dp is None else dp[idx],
+                    "评价结果": None if rt is None else rt[idx],
+                }
+            )
+        )
     events = pd.concat(frames, ignore_index=True)
     events.attrs["bad_streets"] = sorted(bad_streets)
     return events

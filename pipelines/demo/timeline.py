@@ -24,8 +24,34 @@ HOLIDAYS: tuple[tuple[str, str, str], ...] = (
 )
 
 # Share of a day's requests in each hour (hotline traffic peaks mid-morning and afternoon).
-HOURLY = np.array([0.4, 0.25, 0.15, 0.12, 0.12, 0.2, 0.6, 1.6, 3.2, 4.8, 5.2, 4.6,
-                   3.3, 3.6, 4.6, 4.8, 4.4, 3.6, 2.6, 2.4, 2.2, 1.8, 1.2, 0.7])
+HOURLY = np.array(
+    [
+        0.4,
+        0.25,
+        0.15,
+        0.12,
+        0.12,
+        0.2,
+        0.6,
+        1.6,
+        3.2,
+        4.8,
+        5.2,
+        4.6,
+        3.3,
+        3.6,
+        4.6,
+        4.8,
+        4.4,
+        3.6,
+        2.6,
+        2.4,
+        2.2,
+        1.8,
+        1.2,
+        0.7,
+    ]
+)
 HOURLY = HOURLY / HOURLY.sum()
 
 

@@ -17,8 +17,12 @@ import shapely
 from pipelines.coords import geometry_to_wgs84
 from pipelines.sources.spec import BOUNDARY_LEVELS, SourceSpec, SpecError
 
-PARENT_LEVEL = {"district": "city", "street": "district", "community": "street",
-                "grid": "community"}
+PARENT_LEVEL = {
+    "district": "city",
+    "street": "district",
+    "community": "street",
+    "grid": "community",
+}
 EQUAL_AREA_CRS = "EPSG:6933"  # WGS 84 / NSIDC EASE-Grid 2.0 Global: areas in m²
 
 
@@ -47,22 +51,34 @@ def read_boundaries(spec: SourceSpec) -> BoundaryResult:
         if level != "district" and missing:
             raise SpecError(f"{path.name}: missing fields {missing}")
         n_in = len(raw)
-        frame = pd.DataFrame({
-            "unit_id": raw[f["id"]].astype("string").str.strip(),
-            "level": level,
-            "parent_id": (raw[f["parent"]].astype("string").str.strip()
-                          if f["parent"] in raw.columns else spec.city_id),
-            "name_zh": raw[f["name"]].astype("string"),
-            "name_en": (raw[f["name_en"]].astype("string") if f["name_en"] in raw.columns
-                        else raw[f["name"]].astype("string")),
-            "population": (pd.to_numeric(raw[f["population"]], errors="coerce")
-                           if f["population"] in raw.columns else np.nan),
-        })
+        frame = pd.DataFrame(
+            {
+                "unit_id": raw[f["id"]].astype("string").str.strip(),
+                "level": level,
+                "parent_id": (
+                    raw[f["parent"]].astype("string").str.strip()
+                    if f["parent"] in raw.columns
+                    else spec.city_id
+                ),
+                "name_zh": raw[f["name"]].astype("string"),
+                "name_en": (
+                    raw[f["name_en"]].astype("string")
+                    if f["name_en"] in raw.columns
+                    else raw[f["name"]].astype("string")
+                ),
+                "population": (
+                    pd.to_numeric(raw[f["population"]], errors="coerce")
+                    if f["population"] in raw.columns
+                    else np.nan
+                ),
+            }
+        )
         if level == "district":
             frame["parent_id"] = frame["parent_id"].fillna(spec.city_id)
         geoms = np.asarray(raw.geometry.values, dtype=object)
         empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        geoms = np.where(empty, None, geoms)
+        geoms = geoms.copy()
+        geoms[empty] = None
         geoms = geometry_to_wgs84(geoms, source=spec.boundary_coord_sys)
         invalid = ~empty & ~shapely.is_valid(geoms)
         geoms = np.where(invalid, shapely.make_valid(geoms, method="structure"), geoms)
@@ -73,26 +89,45 @@ def read_boundaries(spec: SourceSpec) -> BoundaryResult:
         parent_ok = frame["parent_id"].isin(known[PARENT_LEVEL[level]])
         reason[reason.isna() & ~parent_ok] = "UNKNOWN_PARENT"
         keep = reason.isna().to_numpy()
-        rejected.append(pd.DataFrame({
-            "dataset": f"boundary_{level}", "source_file": str(path),
-            "source_row": np.flatnonzero(~keep), "reason": reason[~keep].to_numpy(),
-            "raw": raw.loc[~keep].drop(columns="geometry").to_json(orient="records",
-                                                                   force_ascii=False)
-            if (~keep).any() else "[]",
-        }))
-        good = gpd.GeoDataFrame(frame.loc[keep].reset_index(drop=True),
-                                geometry=list(geoms[keep]), crs="EPSG:4326")
+        rejected.append(
+            pd.DataFrame(
+                {
+                    "dataset": f"boundary_{level}",
+                    "source_file": str(path),
+                    "source_row": np.flatnonzero(~keep),
+                    "reason": reason[~keep].to_numpy(),
+                    "raw": raw.loc[~keep]
+                    .drop(columns="geometry")
+                    .to_json(orient="records", force_ascii=False)
+                    if (~keep).any()
+                    else "[]",
+                }
+            )
+        )
+        good = gpd.GeoDataFrame(
+            frame.loc[keep].reset_index(drop=True), geometry=list(geoms[keep]), crs="EPSG:4326"
+        )
         known[level] = set(good["unit_id"])
         frames.append(good)
-        stats[level] = {"rows_in": n_in, "accepted": int(keep.sum()),
-                        "quarantined": int((~keep).sum()), "repaired": int(invalid.sum())}
+        stats[level] = {
+            "rows_in": n_in,
+            "accepted": int(keep.sum()),
+            "quarantined": int((~keep).sum()),
+            "repaired": int(invalid.sum()),
+        }
     units = pd.concat(frames, ignore_index=True)
     city = gpd.GeoDataFrame(
-        {"unit_id": [spec.city_id], "level": ["city"], "parent_id": [None],
-         "name_zh": [spec.city_name], "name_en": [spec.city_name_en],
-         "population": [np.nan]},
+        {
+            "unit_id": [spec.city_id],
+            "level": ["city"],
+            "parent_id": [None],
+            "name_zh": [spec.city_name],
+            "name_en": [spec.city_name_en],
+            "population": [np.nan],
+        },
         geometry=[shapely.union_all(units.loc[units["level"] == "district"].geometry.values)],
-        crs="EPSG:4326")
+        crs="EPSG:4326",
+    )
     units = gpd.GeoDataFrame(pd.concat([city, units], ignore_index=True), crs="EPSG:4326")
     units = _fill_population(units)
     units["area_km2"] = units.to_crs(EQUAL_AREA_CRS).area / 1e6
@@ -103,8 +138,12 @@ def _fill_population(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Fill each unit's population bottom-up where only children carry it."""
     out = units.copy()
     for level in ("community", "street", "district", "city"):
-        child = {"community": "grid", "street": "community", "district": "street",
-                 "city": "district"}[level]
+        child = {
+            "community": "grid",
+            "street": "community",
+            "district": "street",
+            "city": "district",
+        }[level]
         sums = out.loc[out["level"] == child].groupby("parent_id")["population"].sum(min_count=1)
         mask = (out["level"] == level) & out["population"].isna()
         if mask.any():

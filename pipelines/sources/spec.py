@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pipelines.coords import COORD_SYSTEMS, CoordSys
 
@@ -76,11 +76,12 @@ def _get(doc: dict[str, Any], dotted: str) -> Any:
 def _coord_sys(value: str, where: str) -> CoordSys:
     if value not in COORD_SYSTEMS:
         raise SpecError(f"{where}.coord_sys = {value!r}; expected one of {COORD_SYSTEMS}")
-    return value  # type: ignore[return-value]
+    return cast(CoordSys, value)
 
 
-def _table(doc: dict[str, Any], key: str, required: tuple[str, ...],
-           map_keys: tuple[str, ...] = ()) -> TableSpec:
+def _table(
+    doc: dict[str, Any], key: str, required: tuple[str, ...], map_keys: tuple[str, ...] = ()
+) -> TableSpec:
     section = _get(doc, key)
     columns = dict(_get(doc, f"{key}.columns"))
     missing = [c for c in required if c not in columns]
@@ -127,9 +128,16 @@ def load_spec(file: Path) -> SourceSpec:
     if missing:
         raise SpecError(f"[boundaries.files] lacks levels {missing}")
     b = _get(doc, "boundaries")
-    fields_ = {k: str(b.get(f"{k}_field", default)) for k, default in
-               (("id", "code"), ("name", "name"), ("name_en", "name_en"),
-                ("parent", "parent_code"), ("population", "population"))}
+    fields_ = {
+        k: str(b.get(f"{k}_field", default))
+        for k, default in (
+            ("id", "code"),
+            ("name", "name"),
+            ("name_en", "name_en"),
+            ("parent", "parent_code"),
+            ("population", "population"),
+        )
+    }
     return SourceSpec(
         root=file.parent,
         name=str(_get(doc, "source.name")),

@@ -19,8 +19,14 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def register_raw(con: duckdb.DuckDBPyConnection, view: str, spec: TableSpec, root: Path, *,
-                 required: tuple[str, ...]) -> list[Path]:
+def register_raw(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    spec: TableSpec,
+    root: Path,
+    *,
+    required: tuple[str, ...],
+) -> list[Path]:
     """Create view ``view`` over the table's files, renamed to canonical columns.
 
     Every value is read as text (``VARCHAR``) so that staging, not the reader, decides what
@@ -45,7 +51,8 @@ def register_raw(con: duckdb.DuckDBPyConnection, view: str, spec: TableSpec, roo
         rel = con.read_parquet(names, filename=True, file_row_number=True, union_by_name=True)
         row = "file_row_number"
     elif suffixes <= {".csv", ".txt"}:
-        rel = con.read_csv(names, header=True, all_varchar=True, filename=True)
+        # read_csv takes a list of files too; the stub says one path only
+        rel = con.read_csv(names, header=True, all_varchar=True, filename=True)  # type: ignore[arg-type]
         row = None
     else:
         raise SpecError(f"{view}: cannot read files with suffixes {sorted(suffixes)}")
@@ -56,7 +63,8 @@ def register_raw(con: duckdb.DuckDBPyConnection, view: str, spec: TableSpec, roo
         raise SpecError(f"{view}: required columns missing from {files[0].name}: {wanted}")
     exprs = [
         f"CAST({quote_ident(src)} AS VARCHAR) AS {quote_ident(canon)}"
-        if src in present else f"CAST(NULL AS VARCHAR) AS {quote_ident(canon)}"
+        if src in present
+        else f"CAST(NULL AS VARCHAR) AS {quote_ident(canon)}"
         for canon, src in spec.columns.items()
     ]
     exprs.append("filename AS source_file")
@@ -67,7 +75,8 @@ def register_raw(con: duckdb.DuckDBPyConnection, view: str, spec: TableSpec, roo
 
 def register_map(con: duckdb.DuckDBPyConnection, name: str, mapping: dict[str, str]) -> None:
     """Create table ``name(source_value, value)`` from a spec value map."""
-    con.execute(f"CREATE OR REPLACE TABLE {quote_ident(name)} "
-                "(source_value VARCHAR, value VARCHAR)")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {quote_ident(name)} (source_value VARCHAR, value VARCHAR)"
+    )
     if mapping:
         con.executemany(f"INSERT INTO {quote_ident(name)} VALUES (?, ?)", list(mapping.items()))

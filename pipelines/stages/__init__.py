@@ -33,16 +33,18 @@ def inputs_fingerprint(settings: Settings) -> str:
     for f in sorted(p for p in root.rglob("*") if p.is_file()):
         st = f.stat()
         h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
-    h.update(json.dumps({"point_res": settings.point_res, "map_res": dict(settings.map_res)},
-                        sort_keys=True).encode())
-    code = catalog.Path(__file__).resolve().parents[1]
-    for f in sorted(code.rglob("*.py")) + sorted(code.rglob("*.sql")):
-        h.update(f.read_bytes())
+    h.update(
+        json.dumps(
+            {"point_res": settings.point_res, "map_res": dict(settings.map_res)}, sort_keys=True
+        ).encode()
+    )
+    h.update(db.code_fingerprint().encode())
     return h.hexdigest()[:16]
 
 
-def run_all(settings: Settings, *, until: str | None = None,
-            skip_if_fresh: bool = False) -> dict[str, Any]:
+def run_all(
+    settings: Settings, *, until: str | None = None, skip_if_fresh: bool = False
+) -> dict[str, Any]:
     """Run the stages in order (up to ``until``) and return a report per stage.
 
     With ``skip_if_fresh`` nothing runs when the published build was made from the same

@@ -33,8 +33,15 @@ MIN_REQUESTS = 5  # below this a worry index is "insufficient data"
 POPULATION_FLOOR = {"unit": 1000, "hex": 200}  # residents, so tiny denominators do not explode
 SIMPLIFY_DEG = {"city": 2e-4, "district": 2e-4, "street": 1e-4, "community": 5e-5, "grid": 2e-5}
 
-INPUTS = ("stg_requests", "stg_request_events", "stg_categories", "stg_components",
-          "int_request_geo", "int_component_geo", "int_cell_population")
+INPUTS = (
+    "stg_requests",
+    "stg_request_events",
+    "stg_categories",
+    "stg_components",
+    "int_request_geo",
+    "int_component_geo",
+    "int_cell_population",
+)
 
 
 def pending_path(settings: Settings) -> Any:
@@ -50,8 +57,12 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     con.register("units_frame", pd.DataFrame(units.drop(columns="geometry")))
     con.execute("CREATE OR REPLACE TABLE units AS SELECT * FROM units_frame")
     res = {f"res_{lvl}": int(settings.map_res[lvl]) for lvl in MAP_LEVELS}
-    params: dict[str, Any] = {"city_id": spec.city_id, "default_limit_hours": DEFAULT_LIMIT_HOURS,
-                              "min_requests": MIN_REQUESTS, **res}
+    params: dict[str, Any] = {
+        "city_id": spec.city_id,
+        "default_limit_hours": DEFAULT_LIMIT_HOURS,
+        "min_requests": MIN_REQUESTS,
+        **res,
+    }
 
     db.run_model(con, "intermediate/int_unit_lineage", materialize="int_unit_lineage")
     db.run_model(con, "intermediate/int_request_lifecycle", materialize="int_request_lifecycle")
@@ -77,9 +88,10 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     for model in ("mart_unit_daily", "mart_unit_category", "mart_unit_event_type"):
         db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
     _dimensions(con, units, periods, spec, settings, as_of, build_id, fingerprint)
-    counts = {t: con.execute(f"SELECT count(*) FROM wh.{t}").fetchall()[0][0] for t in (
-        r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() "
-                                  "WHERE database_name = 'wh' ORDER BY 1").fetchall())}
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' ORDER BY 1"
+    ).fetchall()
+    counts = {t: con.table(f"wh.{t}").aggregate("count(*)").fetchall()[0][0] for (t,) in tables}
     con.execute("CHECKPOINT wh")
     con.execute("DETACH wh")
     pending_path(settings).write_text(build_id)
@@ -91,8 +103,15 @@ def make_periods(as_of: dt.datetime) -> pd.DataFrame:
     rows = [
         ("last7", "rolling", as_of - dt.timedelta(days=7), as_of, "近7天", "Last 7 days", 0),
         ("last30", "rolling", as_of - dt.timedelta(days=30), as_of, "近30天", "Last 30 days", 1),
-        ("last365", "rolling", as_of - dt.timedelta(days=365), as_of, "近12个月",
-         "Last 12 months", 2),
+        (
+            "last365",
+            "rolling",
+            as_of - dt.timedelta(days=365),
+            as_of,
+            "近12个月",
+            "Last 12 months",
+            2,
+        ),
     ]
     month = dt.datetime(as_of.year, as_of.month, 1)
     if month == as_of:
@@ -100,33 +119,61 @@ def make_periods(as_of: dt.datetime) -> pd.DataFrame:
     for i in range(12):
         start = month
         end = (start + dt.timedelta(days=32)).replace(day=1)
-        rows.append((f"m{start:%Y-%m}", "month", start, end, f"{start.year}年{start.month}月",
-                     f"{start:%b %Y}", 10 + i))
+        rows.append(
+            (
+                f"m{start:%Y-%m}",
+                "month",
+                start,
+                end,
+                f"{start.year}年{start.month}月",
+                f"{start:%b %Y}",
+                10 + i,
+            )
+        )
         month = (start - dt.timedelta(days=1)).replace(day=1)
-    frame = pd.DataFrame(rows, columns=["period_id", "kind", "start_local", "end_local",
-                                        "label_zh", "label_en", "sort_order"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "period_id",
+            "kind",
+            "start_local",
+            "end_local",
+            "label_zh",
+            "label_en",
+            "sort_order",
+        ],
+    )
     frame["as_of"] = as_of
     frame["period_days"] = [
         max((min(e, as_of) - s).total_seconds() / 86400, 0.0)
-        for s, e in zip(frame["start_local"], frame["end_local"], strict=True)]
+        for s, e in zip(frame["start_local"], frame["end_local"], strict=True)
+    ]
     return frame
 
 
 def _unit_marts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     db.run_model(con, "marts/unit_kpi_base", params, materialize="unit_kpi_base")
+    con.execute(
+        "CREATE OR REPLACE TABLE build_params AS SELECT $city_id AS city_id",
+        {"city_id": params["city_id"]},
+    )
     con.execute("""
         CREATE OR REPLACE VIEW worry_input AS
         SELECT k.*, NULL::INTEGER AS res,
-               CASE WHEN k.unit_id = '__unassigned__' THEN $city_id ELSE u.parent_id END
+               CASE WHEN k.unit_id = '__unassigned__' THEN b.city_id ELSE u.parent_id END
                    AS parent_id,
                coalesce(u.population, 0) AS population, p.period_days
         FROM unit_kpi_base k
+        CROSS JOIN build_params b
         JOIN dim_period p USING (period_id)
         LEFT JOIN units u ON u.unit_id = k.unit_id
-    """.replace("$city_id", "'" + params["city_id"].replace("'", "''") + "'"))
-    db.run_model(con, "marts/worry_scored",
-                 {**params, "population_floor": POPULATION_FLOOR["unit"]},
-                 materialize="kpi_scored")
+    """)
+    db.run_model(
+        con,
+        "marts/worry_scored",
+        {**params, "population_floor": POPULATION_FLOOR["unit"]},
+        materialize="kpi_scored",
+    )
     con.execute("""
         CREATE TABLE wh.mart_unit_kpi AS
         SELECT level, unit_id, parent_id, period_id, requests, closed, open, overdue,
@@ -147,8 +194,7 @@ def _unit_marts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     """)
 
 
-def _hex_marts(con: duckdb.DuckDBPyConnection, settings: Settings,
-               params: dict[str, Any]) -> None:
+def _hex_marts(con: duckdb.DuckDBPyConnection, settings: Settings, params: dict[str, Any]) -> None:
     db.run_model(con, "marts/hex_base", params, materialize="hex_base")
     db.run_model(con, "marts/hex_population", params, materialize="hex_population")
     con.execute("""
@@ -158,9 +204,12 @@ def _hex_marts(con: duckdb.DuckDBPyConnection, settings: Settings,
         JOIN dim_period p USING (period_id)
         LEFT JOIN hex_population hp USING (level, unit_id, cell)
     """)
-    db.run_model(con, "marts/worry_scored",
-                 {**params, "population_floor": POPULATION_FLOOR["hex"]},
-                 materialize="hex_scored")
+    db.run_model(
+        con,
+        "marts/worry_scored",
+        {**params, "population_floor": POPULATION_FLOOR["hex"]},
+        materialize="hex_scored",
+    )
     con.execute("""
         CREATE TABLE wh.mart_hex AS
         SELECT level, unit_id, period_id, res, cell, requests, open, overdue, rated,
@@ -170,19 +219,28 @@ def _hex_marts(con: duckdb.DuckDBPyConnection, settings: Settings,
         ORDER BY level, unit_id, period_id, cell
     """)
     cells = con.execute("SELECT DISTINCT res, cell FROM wh.mart_hex ORDER BY res, cell").df()
-    shapes = pd.DataFrame({
-        "res": cells["res"].to_numpy(),
-        "cell": cells["cell"].to_numpy(),
-        "cell_id": h3index.cells_to_str(cells["cell"].to_numpy()),
-        "ring": h3index.cells_to_boundary_json(cells["cell"].to_numpy()),
-    })
+    shapes = pd.DataFrame(
+        {
+            "res": cells["res"].to_numpy(),
+            "cell": cells["cell"].to_numpy(),
+            "cell_id": h3index.cells_to_str(cells["cell"].to_numpy()),
+            "ring": h3index.cells_to_boundary_json(cells["cell"].to_numpy()),
+        }
+    )
     con.register("hex_shape_frame", shapes)
     con.execute("CREATE TABLE wh.hex_shape AS SELECT * FROM hex_shape_frame")
 
 
-def _dimensions(con: duckdb.DuckDBPyConnection, units: gpd.GeoDataFrame, periods: pd.DataFrame,
-                spec: Any, settings: Settings, as_of: dt.datetime, build_id: str,
-                fingerprint: str) -> None:
+def _dimensions(
+    con: duckdb.DuckDBPyConnection,
+    units: gpd.GeoDataFrame,
+    periods: pd.DataFrame,
+    spec: Any,
+    settings: Settings,
+    as_of: dt.datetime,
+    build_id: str,
+    fingerprint: str,
+) -> None:
     lineage = con.execute("SELECT * FROM int_unit_lineage").df().set_index("grid_id")
     dim = pd.DataFrame(units.drop(columns="geometry"))
     parent = dict(zip(dim["unit_id"], dim["parent_id"], strict=True))
@@ -213,10 +271,16 @@ def _dimensions(con: duckdb.DuckDBPyConnection, units: gpd.GeoDataFrame, periods
         # Simplify a level as one coverage so neighbours keep sharing their edges.
         simple = shapely.coverage_simplify(geoms, tol) if len(geoms) > 1 else geoms
         simple = shapely.set_precision(simple, 1e-5)
-        shapes.append(pd.DataFrame({
-            "unit_id": sub["unit_id"].to_numpy(), "level": lvl,
-            "parent_id": sub["parent_id"].to_numpy(),
-            "geojson": shapely.to_geojson(simple)}))
+        shapes.append(
+            pd.DataFrame(
+                {
+                    "unit_id": sub["unit_id"].to_numpy(),
+                    "level": lvl,
+                    "parent_id": sub["parent_id"].to_numpy(),
+                    "geojson": shapely.to_geojson(simple),
+                }
+            )
+        )
     con.register("unit_shape_frame", pd.concat(shapes, ignore_index=True))
     con.execute("CREATE TABLE wh.unit_shape AS SELECT * FROM unit_shape_frame")
     con.register("period_frame", periods)
@@ -237,10 +301,14 @@ def _dimensions(con: duckdb.DuckDBPyConnection, units: gpd.GeoDataFrame, periods
     con.register("quality_frame", quality)
     con.execute("CREATE TABLE wh.quality AS SELECT * FROM quality_frame")
     meta = {
-        "build_id": build_id, "fingerprint": fingerprint,
+        "build_id": build_id,
+        "fingerprint": fingerprint,
         "built_at_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "as_of_local": as_of.isoformat(), "source_name": spec.name, "city_id": spec.city_id,
-        "timezone": spec.timezone, "point_res": str(settings.point_res),
+        "as_of_local": as_of.isoformat(),
+        "source_name": spec.name,
+        "city_id": spec.city_id,
+        "timezone": spec.timezone,
+        "point_res": str(settings.point_res),
         "map_res": json.dumps(dict(settings.map_res)),
     }
     con.register("meta_frame", pd.DataFrame(list(meta.items()), columns=["key", "value"]))

@@ -44,14 +44,20 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     report: dict[str, Any] = {"crosswalk_cells": len(crosswalk.cells), "res": crosswalk.res}
     for name, source, key, coord_sys in (
         ("int_request_geo", "stg_requests", "request_id", spec.requests.coord_sys),
-        ("int_component_geo", "stg_components", "component_id",
-         spec.components.coord_sys if spec.components else "WGS84"),
+        (
+            "int_component_geo",
+            "stg_components",
+            "component_id",
+            spec.components.coord_sys if spec.components else "WGS84",
+        ),
     ):
-        report[name] = _locate_table(con, settings, source, name, key, coord_sys, crosswalk,
-                                     tree, grid_ids)
+        report[name] = _locate_table(
+            con, settings, source, name, key, coord_sys, crosswalk, tree, grid_ids
+        )
     report["population_cells"] = _cell_population(settings, units)
     catalog.path(settings, "geoindex_manifest").write_text(
-        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     return report
 
 
@@ -68,43 +74,76 @@ def _crosswalk(settings: Settings, geoms: np.ndarray, grid_ids: np.ndarray) -> g
         return geo.Crosswalk(settings.point_res, cells, grid_index)
     xw = geo.build_crosswalk(geoms, settings.point_res)
     out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({"cell": pa.array(xw.cells, pa.int64()),
-                             "grid_id": pa.array(grid_ids[xw.grid_index], pa.string())}),
-                   out, compression="zstd")
+    pq.write_table(
+        pa.table(
+            {
+                "cell": pa.array(xw.cells, pa.int64()),
+                "grid_id": pa.array(grid_ids[xw.grid_index], pa.string()),
+            }
+        ),
+        out,
+        compression="zstd",
+    )
     key_file.write_text(key)
     return xw
 
 
-def _locate_table(con: duckdb.DuckDBPyConnection, settings: Settings, source: str, out_name: str,
-                  key: str, coord_sys: str, crosswalk: geo.Crosswalk, tree: shapely.STRtree,
-                  grid_ids: np.ndarray) -> dict[str, int]:
+def _locate_table(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    source: str,
+    out_name: str,
+    key: str,
+    coord_sys: str,
+    crosswalk: geo.Crosswalk,
+    tree: shapely.STRtree,
+    grid_ids: np.ndarray,
+) -> dict[str, int]:
     src = catalog.path(settings, source)
     out = catalog.path(settings, out_name)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    rel = con.sql(f"SELECT {key}, lng_src, lat_src FROM read_parquet('{src}')")
-    reader = rel.to_arrow_reader(BATCH_ROWS) if hasattr(rel, "to_arrow_reader") else \
-        rel.fetch_record_batch(BATCH_ROWS)
+    rel = con.read_parquet(str(src)).select(key, "lng_src", "lat_src")
+    reader = rel.to_arrow_reader(BATCH_ROWS)
     counts: dict[str, int] = dict.fromkeys(geo.GEO_STATUSES, 0)
-    schema = pa.schema([(key, pa.string()), ("lng", pa.float64()), ("lat", pa.float64()),
-                        ("cell", pa.int64()), ("grid_id", pa.string()),
-                        ("geo_status", pa.string())])
+    schema = pa.schema(
+        [
+            (key, pa.string()),
+            ("lng", pa.float64()),
+            ("lat", pa.float64()),
+            ("cell", pa.int64()),
+            ("grid_id", pa.string()),
+            ("geo_status", pa.string()),
+        ]
+    )
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         for batch in reader:
             lng = batch.column("lng_src").to_numpy(zero_copy_only=False)
             lat = batch.column("lat_src").to_numpy(zero_copy_only=False)
-            located = geo.locate(lng, lat, coord_sys=coord_sys,  # type: ignore[arg-type]
-                                 crosswalk=crosswalk, tree=tree)
+            located = geo.locate(
+                lng,
+                lat,
+                coord_sys=coord_sys,  # type: ignore[arg-type]
+                crosswalk=crosswalk,
+                tree=tree,
+            )
             gi = located["grid_index"].to_numpy()
             grid = np.where(gi >= 0, grid_ids[np.maximum(gi, 0)], None)
             for status, n in located["geo_status"].value_counts().items():
                 counts[str(status)] += int(n)
-            writer.write_table(pa.table({
-                key: batch.column(key), "lng": located["lng"].to_numpy(),
-                "lat": located["lat"].to_numpy(), "cell": located["cell"].to_numpy(),
-                "grid_id": pa.array(grid, pa.string()),
-                "geo_status": pa.array(located["geo_status"].to_numpy(), pa.string()),
-            }, schema=schema))
+            writer.write_table(
+                pa.table(
+                    {
+                        key: batch.column(key),
+                        "lng": located["lng"].to_numpy(),
+                        "lat": located["lat"].to_numpy(),
+                        "cell": located["cell"].to_numpy(),
+                        "grid_id": pa.array(grid, pa.string()),
+                        "geo_status": pa.array(located["geo_status"].to_numpy(), pa.string()),
+                    },
+                    schema=schema,
+                )
+            )
     tmp.replace(out)
     return counts
 
@@ -118,16 +157,28 @@ def _cell_population(settings: Settings, units: gpd.GeoDataFrame) -> int:
     res = max(settings.map_res.values())
     comms = units.loc[units["level"] == "community"]
     frames = []
-    for unit_id, geom, pop in zip(comms["unit_id"], comms.geometry, comms["population"],
-                                  strict=True):
+    for unit_id, geom, pop in zip(
+        comms["unit_id"], comms.geometry, comms["population"], strict=True
+    ):
         cells = h3index.polygon_cells(geom, res)
         if len(cells) == 0:
             p = geom.representative_point()
             cells = h3index.points_to_cells(lng=[p.x], lat=[p.y], res=res)
-        frames.append(pd.DataFrame({"cell": cells, "community_id": unit_id,
-                                    "population": float(pop) / len(cells)}))
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {"cell": pd.Series(dtype="int64"), "community_id": pd.Series(dtype="string"),
-         "population": pd.Series(dtype="float64")})
+        frames.append(
+            pd.DataFrame(
+                {"cell": cells, "community_id": unit_id, "population": float(pop) / len(cells)}
+            )
+        )
+    table = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            {
+                "cell": pd.Series(dtype="int64"),
+                "community_id": pd.Series(dtype="string"),
+                "population": pd.Series(dtype="float64"),
+            }
+        )
+    )
     table.to_parquet(catalog.path(settings, "int_cell_population"), index=False)
     return len(table)

@@ -39,18 +39,31 @@ class ReconciliationError(RuntimeError):
     """Rows in != accepted + quarantined for some input: a bug, never data to publish."""
 
 
-def _split(con: duckdb.DuckDBPyConnection, checked: str, dataset: str, accepted: str,
-           drop: str = "raw, reject_reason") -> dict[str, Any]:
+def _split(
+    con: duckdb.DuckDBPyConnection,
+    checked: str,
+    dataset: str,
+    accepted: str,
+    drop: str = "raw, reject_reason",
+) -> dict[str, Any]:
     """Move rejected rows of ``checked`` into quarantine and the rest into ``accepted``."""
-    con.execute(f"INSERT INTO quarantine SELECT ?, source_file, source_row, reject_reason, raw "
-                f"FROM {checked} WHERE reject_reason IS NOT NULL", [dataset])
-    con.execute(f"CREATE OR REPLACE TABLE {accepted} AS SELECT * EXCLUDE ({drop}) "
-                f"FROM {checked} WHERE reject_reason IS NULL")
+    con.execute(
+        f"INSERT INTO quarantine SELECT ?, source_file, source_row, reject_reason, raw "
+        f"FROM {checked} WHERE reject_reason IS NOT NULL",
+        [dataset],
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {accepted} AS SELECT * EXCLUDE ({drop}) "
+        f"FROM {checked} WHERE reject_reason IS NULL"
+    )
     rows_in = con.execute(f"SELECT count(*) FROM {checked}").fetchall()[0][0]
     ok = con.execute(f"SELECT count(*) FROM {accepted}").fetchall()[0][0]
-    reasons = dict(con.execute(
-        f"SELECT reject_reason, count(*) FROM {checked} WHERE reject_reason IS NOT NULL "
-        "GROUP BY ALL ORDER BY ALL").fetchall())
+    reasons = dict(
+        con.execute(
+            f"SELECT reject_reason, count(*) FROM {checked} WHERE reject_reason IS NOT NULL "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    )
     if rows_in != ok + sum(reasons.values()):
         raise ReconciliationError(f"{dataset}: {rows_in} in != {ok} + {sum(reasons.values())}")
     return {"rows_in": rows_in, "accepted": ok, "quarantined": reasons}
@@ -59,10 +72,16 @@ def _split(con: duckdb.DuckDBPyConnection, checked: str, dataset: str, accepted:
 def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     """Run the stage; returns the manifest (also written as ``ingest_manifest``)."""
     spec = load_spec(settings.source_spec)
-    manifest: dict[str, Any] = {"source": spec.name, "spec": str(settings.source_spec),
-                                "timezone": spec.timezone, "inputs": {}}
-    con.execute(f"CREATE OR REPLACE TABLE quarantine ({QUARANTINE_COLUMNS.replace(',', ' VARCHAR,')}"
-                " VARCHAR)")
+    manifest: dict[str, Any] = {
+        "source": spec.name,
+        "spec": str(settings.source_spec),
+        "timezone": spec.timezone,
+        "inputs": {},
+    }
+    con.execute(
+        f"CREATE OR REPLACE TABLE quarantine ({QUARANTINE_COLUMNS.replace(',', ' VARCHAR,')}"
+        " VARCHAR)"
+    )
     con.execute("ALTER TABLE quarantine ALTER source_row TYPE BIGINT")
 
     b = boundaries.read_boundaries(spec)
@@ -71,84 +90,125 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     b.units.to_parquet(out, schema_version="1.1.0", write_covering_bbox=True)
     if len(b.rejected):
         con.register("rejected_units", b.rejected)
-        con.execute("INSERT INTO quarantine SELECT dataset, source_file, source_row, reason, raw "
-                    "FROM rejected_units")
+        con.execute(
+            "INSERT INTO quarantine SELECT dataset, source_file, source_row, reason, raw "
+            "FROM rejected_units"
+        )
     manifest["inputs"]["boundaries"] = b.stats
     manifest["coverage_invalid_edges"] = {
-        lvl: boundaries.coverage_problems(b.units, lvl) for lvl in ("district", "street",
-                                                                    "community", "grid")}
+        lvl: boundaries.coverage_problems(b.units, lvl)
+        for lvl in ("district", "street", "community", "grid")
+    }
 
     cats = pd.read_csv(spec.root / spec.categories_file, dtype=str)
     con.register("categories_raw", cats)
-    con.execute("CREATE OR REPLACE TABLE stg_categories AS SELECT * EXCLUDE (time_limit_hours),"
-                " CAST(time_limit_hours AS INTEGER) AS time_limit_hours FROM categories_raw")
-    manifest["inputs"]["categories"] = {"rows_in": len(cats), "accepted": len(cats),
-                                        "quarantined": {}}
+    con.execute(
+        "CREATE OR REPLACE TABLE stg_categories AS SELECT * EXCLUDE (time_limit_hours),"
+        " CAST(time_limit_hours AS INTEGER) AS time_limit_hours FROM categories_raw"
+    )
+    manifest["inputs"]["categories"] = {
+        "rows_in": len(cats),
+        "accepted": len(cats),
+        "quarantined": {},
+    }
 
     params = {"tz": spec.timezone}
     _ingest_requests(con, spec, params, manifest)
     _ingest_components(con, spec, params, manifest)
 
-    for name in ("stg_categories", "stg_requests", "stg_request_events", "stg_components",
-                 "stg_component_alarms", "quarantine"):
+    for name in (
+        "stg_categories",
+        "stg_requests",
+        "stg_request_events",
+        "stg_components",
+        "stg_component_alarms",
+        "quarantine",
+    ):
         db.write_parquet(con, name, catalog.path(settings, name))
     catalog.path(settings, "ingest_manifest").write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     return manifest
 
 
-def _ingest_requests(con: duckdb.DuckDBPyConnection, spec: SourceSpec, params: dict[str, str],
-                     manifest: dict[str, Any]) -> None:
+def _ingest_requests(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    params: dict[str, str],
+    manifest: dict[str, Any],
+) -> None:
     register_raw(con, "raw_requests", spec.requests, spec.root, required=REQUEST_COLUMNS)
     register_map(con, "map_channel", spec.requests.maps.get("channels", {}))
-    db.run_model(con, "staging/checked_requests",
-                 {**params, "ts_format": spec.requests.timestamp_format},
-                 materialize="checked_requests")
+    db.run_model(
+        con,
+        "staging/checked_requests",
+        {**params, "ts_format": spec.requests.timestamp_format},
+        materialize="checked_requests",
+    )
     manifest["inputs"]["requests"] = _split(con, "checked_requests", "requests", "stg_requests")
     manifest["inputs"]["requests"]["flagged"] = {
         "unknown_channel": con.execute(
-            "SELECT count(*) FROM stg_requests WHERE flag_unknown_channel").fetchall()[0][0],
+            "SELECT count(*) FROM stg_requests WHERE flag_unknown_channel"
+        ).fetchall()[0][0],
         "unknown_event_type": con.execute(
             "SELECT count(*) FROM stg_requests r ANTI JOIN stg_categories c "
-            "ON c.code = r.event_type").fetchall()[0][0],
+            "ON c.code = r.event_type"
+        ).fetchall()[0][0],
     }
-    con.execute("CREATE OR REPLACE TABLE accepted_request_ids AS "
-                "SELECT request_id FROM stg_requests")
+    con.execute(
+        "CREATE OR REPLACE TABLE accepted_request_ids AS SELECT request_id FROM stg_requests"
+    )
     register_raw(con, "raw_request_events", spec.events, spec.root, required=EVENT_COLUMNS)
-    for key, table in (("events", "map_event"), ("levels", "map_level"),
-                       ("ratings", "map_rating")):
+    for key, table in (("events", "map_event"), ("levels", "map_level"), ("ratings", "map_rating")):
         register_map(con, table, spec.events.maps.get(key, {}))
-    db.run_model(con, "staging/checked_request_events",
-                 {**params, "ts_format": spec.events.timestamp_format},
-                 materialize="checked_request_events")
+    db.run_model(
+        con,
+        "staging/checked_request_events",
+        {**params, "ts_format": spec.events.timestamp_format},
+        materialize="checked_request_events",
+    )
     manifest["inputs"]["request_events"] = _split(
-        con, "checked_request_events", "request_events", "stg_request_events")
+        con, "checked_request_events", "request_events", "stg_request_events"
+    )
     con.execute("DROP TABLE checked_requests; DROP TABLE checked_request_events")
 
 
-def _ingest_components(con: duckdb.DuckDBPyConnection, spec: SourceSpec,
-                       params: dict[str, str], manifest: dict[str, Any]) -> None:
+def _ingest_components(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    params: dict[str, str],
+    manifest: dict[str, Any],
+) -> None:
     if spec.components is None:
-        con.execute("CREATE OR REPLACE TABLE stg_components (component_id VARCHAR, kind VARCHAR,"
-                    " lng_src DOUBLE, lat_src DOUBLE, owner VARCHAR, property_unit VARCHAR,"
-                    " maintainer VARCHAR, status VARCHAR, installed_on DATE,"
-                    " source_file VARCHAR, source_row BIGINT)")
+        con.execute(
+            "CREATE OR REPLACE TABLE stg_components (component_id VARCHAR, kind VARCHAR,"
+            " lng_src DOUBLE, lat_src DOUBLE, owner VARCHAR, property_unit VARCHAR,"
+            " maintainer VARCHAR, status VARCHAR, installed_on DATE,"
+            " source_file VARCHAR, source_row BIGINT)"
+        )
     else:
-        register_raw(con, "raw_components", spec.components, spec.root,
-                     required=COMPONENT_COLUMNS)
+        register_raw(con, "raw_components", spec.components, spec.root, required=COMPONENT_COLUMNS)
         db.run_model(con, "staging/checked_components", materialize="checked_components")
-        manifest["inputs"]["components"] = _split(con, "checked_components", "components",
-                                                  "stg_components")
-    con.execute("CREATE OR REPLACE TABLE accepted_component_ids AS "
-                "SELECT component_id FROM stg_components")
+        manifest["inputs"]["components"] = _split(
+            con, "checked_components", "components", "stg_components"
+        )
+    con.execute(
+        "CREATE OR REPLACE TABLE accepted_component_ids AS SELECT component_id FROM stg_components"
+    )
     if spec.alarms is None:
-        con.execute("CREATE OR REPLACE TABLE stg_component_alarms (component_id VARCHAR,"
-                    " ts_local TIMESTAMP, alarm_type VARCHAR, ts_utc TIMESTAMP,"
-                    " source_file VARCHAR, source_row BIGINT)")
+        con.execute(
+            "CREATE OR REPLACE TABLE stg_component_alarms (component_id VARCHAR,"
+            " ts_local TIMESTAMP, alarm_type VARCHAR, ts_utc TIMESTAMP,"
+            " source_file VARCHAR, source_row BIGINT)"
+        )
         return
     register_raw(con, "raw_component_alarms", spec.alarms, spec.root, required=ALARM_COLUMNS)
-    db.run_model(con, "staging/checked_component_alarms",
-                 {**params, "ts_format": spec.alarms.timestamp_format},
-                 materialize="checked_alarms")
-    manifest["inputs"]["component_alarms"] = _split(con, "checked_alarms", "component_alarms",
-                                                    "stg_component_alarms")
+    db.run_model(
+        con,
+        "staging/checked_component_alarms",
+        {**params, "ts_format": spec.alarms.timestamp_format},
+        materialize="checked_alarms",
+    )
+    manifest["inputs"]["component_alarms"] = _split(
+        con, "checked_alarms", "component_alarms", "stg_component_alarms"
+    )

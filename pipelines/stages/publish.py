@@ -10,7 +10,6 @@ build leaves the previous warehouse serving. Old builds beyond ``keep_builds`` a
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import duckdb
@@ -82,7 +81,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     current = catalog.path(settings, "warehouse_current")
     tmp = current.with_suffix(".tmp")
     tmp.write_text(build)
-    os.replace(tmp, current)  # atomic on POSIX: readers see the old or the new name
+    tmp.replace(current)  # atomic rename on POSIX: readers see the old or the new name
     pending.unlink()
     removed = _prune(settings, keep=build)
     log.info("published %s", build)
@@ -93,7 +92,7 @@ def _prune(settings: Settings, *, keep: str) -> list[str]:
     builds = catalog.path(settings, "warehouse_builds")
     files = sorted(builds.glob("*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
     removed = []
-    for old in files[settings.keep_builds:]:
+    for old in files[settings.keep_builds :]:
         if old.stem != keep:
             old.unlink()
             removed.append(old.stem)

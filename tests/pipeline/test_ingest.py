@@ -35,18 +35,50 @@ def corrupted(built_city: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         {**good, "工单编号": "UNKNOWN-TYPE", "事项编码": "99.99.99.9"},
     ]
     pd.DataFrame(bad).to_parquet(raw / "requests" / "requests_999.parquet", index=False)
-    events = pd.DataFrame([
-        {"工单编号": "NEW-CHANNEL", "环节": "受理", "时间": "2026-10-01 08:00:00",
-         "派发层级": None, "承办单位": None, "评价结果": None},
-        {"工单编号": "NEW-CHANNEL", "环节": "飞单", "时间": "2026-10-01 09:00:00",
-         "派发层级": None, "承办单位": None, "评价结果": None},
-        {"工单编号": "GHOST", "环节": "办结", "时间": "2026-10-01 09:00:00",
-         "派发层级": "区级", "承办单位": "x", "评价结果": None},
-        {"工单编号": "NEW-CHANNEL", "环节": "办结", "时间": "yesterday",
-         "派发层级": "区级", "承办单位": "x", "评价结果": None},
-        {"工单编号": "NEW-CHANNEL", "环节": "评价", "时间": "2026-10-02 09:00:00",
-         "派发层级": None, "承办单位": None, "评价结果": "还行"},
-    ])
+    events = pd.DataFrame(
+        [
+            {
+                "工单编号": "NEW-CHANNEL",
+                "环节": "受理",
+                "时间": "2026-10-01 08:00:00",
+                "派发层级": None,
+                "承办单位": None,
+                "评价结果": None,
+            },
+            {
+                "工单编号": "NEW-CHANNEL",
+                "环节": "飞单",
+                "时间": "2026-10-01 09:00:00",
+                "派发层级": None,
+                "承办单位": None,
+                "评价结果": None,
+            },
+            {
+                "工单编号": "GHOST",
+                "环节": "办结",
+                "时间": "2026-10-01 09:00:00",
+                "派发层级": "区级",
+                "承办单位": "x",
+                "评价结果": None,
+            },
+            {
+                "工单编号": "NEW-CHANNEL",
+                "环节": "办结",
+                "时间": "yesterday",
+                "派发层级": "区级",
+                "承办单位": "x",
+                "评价结果": None,
+            },
+            {
+                "工单编号": "NEW-CHANNEL",
+                "环节": "评价",
+                "时间": "2026-10-02 09:00:00",
+                "派发层级": None,
+                "承办单位": None,
+                "评价结果": "还行",
+            },
+        ]
+    )
     events.to_parquet(raw / "requests" / "events_999.parquet", index=False)
     settings = Settings.from_env(environ={}, data_dir=root, memory_limit="1GB")
     run_all(settings, until="geoindex")
@@ -71,7 +103,8 @@ def test_quarantine_keeps_the_raw_row_and_where_it_came_from(corrupted):
     rows = duckdb.sql(
         f"SELECT dataset, reason, source_file, source_row, raw "
         f"FROM read_parquet('{catalog.path(corrupted, 'quarantine')}') "
-        "WHERE dataset = 'requests' ORDER BY reason").fetchall()
+        "WHERE dataset = 'requests' ORDER BY reason"
+    ).fetchall()
     assert [r[1] for r in rows] == ["BAD_TIMESTAMP", "DUPLICATE_ID", "MISSING_ID"]
     bad_ts = rows[0]
     assert bad_ts[2].endswith("requests_999.parquet") and bad_ts[3] == 2
@@ -80,17 +113,25 @@ def test_quarantine_keeps_the_raw_row_and_where_it_came_from(corrupted):
 
 def test_bad_events_are_quarantined_with_their_reason(corrupted):
     got = manifest(corrupted)["inputs"]["request_events"]
-    assert got["quarantined"] == {"BAD_TIMESTAMP": 1, "ORPHAN_EVENT": 1, "UNKNOWN_EVENT": 1,
-                                  "UNKNOWN_RATING": 1}
+    assert got["quarantined"] == {
+        "BAD_TIMESTAMP": 1,
+        "ORPHAN_EVENT": 1,
+        "UNKNOWN_EVENT": 1,
+        "UNKNOWN_RATING": 1,
+    }
 
 
 def test_bad_coordinates_are_kept_as_unlocated_requests(corrupted):
     geo = duckdb.sql(
         f"SELECT request_id, geo_status, cell, grid_id FROM "
         f"read_parquet('{catalog.path(corrupted, 'int_request_geo')}') "
-        "WHERE request_id IN ('NO-COORDS', 'NULL-ISLAND', 'LAT-91') ORDER BY 1").fetchall()
-    assert geo == [("LAT-91", "out_of_range", 0, None), ("NO-COORDS", "no_location", 0, None),
-                   ("NULL-ISLAND", "null_island", 0, None)]
+        "WHERE request_id IN ('NO-COORDS', 'NULL-ISLAND', 'LAT-91') ORDER BY 1"
+    ).fetchall()
+    assert geo == [
+        ("LAT-91", "out_of_range", 0, None),
+        ("NO-COORDS", "no_location", 0, None),
+        ("NULL-ISLAND", "null_island", 0, None),
+    ]
 
 
 def test_a_missing_required_column_fails_the_batch_with_its_name(built_city, tmp_path):
@@ -105,9 +146,11 @@ def test_a_missing_required_column_fails_the_batch_with_its_name(built_city, tmp
 
 def test_a_spec_without_a_datum_is_refused(tmp_path: Path):
     spec = tmp_path / "source.toml"
-    spec.write_text('[source]\nname="x"\ntimezone="Asia/Shanghai"\ncity_id="1"\ncity_name="x"\n'
-                    '[boundaries.files]\ndistrict="d"\nstreet="s"\ncommunity="c"\ngrid="g"\n',
-                    encoding="utf-8")
+    spec.write_text(
+        '[source]\nname="x"\ntimezone="Asia/Shanghai"\ncity_id="1"\ncity_name="x"\n'
+        '[boundaries.files]\ndistrict="d"\nstreet="s"\ncommunity="c"\ngrid="g"\n',
+        encoding="utf-8",
+    )
     with pytest.raises(SpecError, match=r"boundaries.coord_sys"):
         load_spec(spec)
 

@@ -8,18 +8,33 @@ import pytest
 
 from pipelines import catalog
 
-COUNT_COLUMNS = ("requests", "closed", "open", "overdue", "overdue_open", "closed_1d",
-                 "closed_3d", "rated", "satisfied", "dissatisfied", "dispatched", "reopened")
+COUNT_COLUMNS = (
+    "requests",
+    "closed",
+    "open",
+    "overdue",
+    "overdue_open",
+    "closed_1d",
+    "closed_3d",
+    "rated",
+    "satisfied",
+    "dissatisfied",
+    "dispatched",
+    "reopened",
+)
 
 
 @pytest.mark.parametrize("level", ["district", "street", "community", "grid"])
 def test_every_level_sums_to_the_city_in_every_period(warehouse, level):
     sums = ", ".join(f"sum(k.{c}) AS {c}" for c in COUNT_COLUMNS)
     city = ", ".join(f"c.{c}" for c in COUNT_COLUMNS)
-    rows = warehouse.execute(f"""
+    rows = warehouse.execute(
+        f"""
         SELECT k.period_id, {sums}
         FROM mart_unit_kpi k WHERE k.level = $level GROUP BY k.period_id ORDER BY 1
-    """, {"level": level}).fetchall()
+    """,
+        {"level": level},
+    ).fetchall()
     city_rows = warehouse.execute(f"""
         SELECT c.period_id, {city} FROM mart_unit_kpi c WHERE c.level = 'city' ORDER BY 1
     """).fetchall()
@@ -75,12 +90,14 @@ def test_every_accepted_request_has_exactly_one_location_status(built_city, ware
     geo = json.loads(catalog.path(built_city, "geoindex_manifest").read_text())
     accepted = manifest["inputs"]["requests"]["accepted"]
     assert sum(geo["int_request_geo"].values()) == accepted
-    city = warehouse.execute("SELECT requests FROM mart_unit_kpi WHERE level = 'city' "
-                             "AND period_id = 'last365'").fetchall()[0][0]
+    city = warehouse.execute(
+        "SELECT requests FROM mart_unit_kpi WHERE level = 'city' AND period_id = 'last365'"
+    ).fetchall()[0][0]
     assert city == accepted
-    unassigned = warehouse.execute("SELECT requests FROM mart_unit_kpi WHERE level = 'grid' "
-                                   "AND unit_id = '__unassigned__' AND period_id = 'last365'"
-                                   ).fetchall()[0][0]
+    unassigned = warehouse.execute(
+        "SELECT requests FROM mart_unit_kpi WHERE level = 'grid' "
+        "AND unit_id = '__unassigned__' AND period_id = 'last365'"
+    ).fetchall()[0][0]
     located = geo["int_request_geo"]["interior"] + geo["int_request_geo"]["exact"]
     assert unassigned == accepted - located
     assert unassigned > 0  # the demo plants points off the map and without coordinates

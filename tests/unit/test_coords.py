@@ -52,7 +52,7 @@ def test_bd09_round_trip_through_to_and_from_wgs84(lng, lat):
 
 
 def test_nan_coordinates_stay_nan():
-    lng, lat = coords.gcj02_to_wgs84(lng=[np.nan, 114.0], lat=[22.5, 22.5])
+    lng, _ = coords.gcj02_to_wgs84(lng=[np.nan, 114.0], lat=[22.5, 22.5])
     assert np.isnan(lng[0]) and np.isfinite(lng[1])
 
 
@@ -64,10 +64,16 @@ def test_unknown_coordinate_system_is_a_clear_error():
 @pytest.mark.shared
 def test_datav_gcj02_polygons_convert_to_the_published_wgs84_file():
     """The shared folder ships Shenzhen districts in GCJ-02 and their WGS-84 conversion."""
-    gcj = json.loads(shared_data("shenzhen-admin", "shenzhen_districts_datav_gcj02.geojson")
-                     .read_text(encoding="utf-8"))
-    wgs = json.loads(shared_data("shenzhen-admin", "shenzhen_districts_wgs84.geojson")
-                     .read_text(encoding="utf-8"))
+    gcj = json.loads(
+        shared_data("shenzhen-admin", "shenzhen_districts_datav_gcj02.geojson").read_text(
+            encoding="utf-8"
+        )
+    )
+    wgs = json.loads(
+        shared_data("shenzhen-admin", "shenzhen_districts_wgs84.geojson").read_text(
+            encoding="utf-8"
+        )
+    )
     for f_gcj, f_wgs in zip(gcj["features"], wgs["features"], strict=True):
         a = np.array(_flatten(f_gcj["geometry"]["coordinates"]))
         b = np.array(_flatten(f_wgs["geometry"]["coordinates"]))

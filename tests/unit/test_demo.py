@@ -16,15 +16,18 @@ from pipelines.sources.spec import load_spec
 
 
 def digest(folder) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.slow
 def test_same_seed_gives_byte_identical_files_and_another_seed_does_not(tmp_path):
     a = generate(tmp_path / "a", n_requests=3000, seed=7, end="2026-10-31", progress=False)
     b = generate(tmp_path / "b", n_requests=3000, seed=7, end="2026-10-31", progress=False)
-    c = generate(tmp_path / "c", n_requests=3000, seed=8, end="2026-10-31", progress=False)
+    generate(tmp_path / "c", n_requests=3000, seed=8, end="2026-10-31", progress=False)
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
     assert digest(tmp_path / "a") != digest(tmp_path / "c")
     assert a["requests"] == b["requests"] == 3000
@@ -32,8 +35,7 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_does_not(tmp_path
 
 def test_the_request_count_is_checked(tmp_path):
     with pytest.raises(ValueError, match="between 1 and 50,000,000"):
-        generate(tmp_path / "x", n_requests=50_000_001, seed=1, end="2026-10-31",
-                 progress=False)
+        generate(tmp_path / "x", n_requests=50_000_001, seed=1, end="2026-10-31", progress=False)
 
 
 def test_the_written_spec_loads_and_finds_every_file(small_city, small_settings):
@@ -52,8 +54,11 @@ def test_each_level_tiles_its_parent_without_gaps_or_overlaps(small_settings, sm
     units = gpd.read_file(root / "boundaries" / f"{level}.geojson")
     geoms = np.asarray(units.geometry.values, dtype=object)
     assert shapely.is_valid(geoms).all()
-    overlap = sum(shapely.intersection(geoms[i], geoms[j]).area
-                  for i, j in zip(*shapely.STRtree(geoms).query(geoms), strict=True) if i < j)
+    overlap = sum(
+        shapely.intersection(geoms[i], geoms[j]).area
+        for i, j in zip(*shapely.STRtree(geoms).query(geoms), strict=True)
+        if i < j
+    )
     total = shapely.union_all(geoms).area
     assert overlap / total < 1e-9
     if level != "district":
@@ -61,8 +66,9 @@ def test_each_level_tiles_its_parent_without_gaps_or_overlaps(small_settings, sm
         assert set(units["parent_code"]) <= set(parents["code"])
         # planar areas in degrees are fine for a ratio between nested shapes
         children_area = units.assign(a=shapely.area(geoms)).groupby("parent_code")["a"].sum()
-        parent_area = pd.Series(shapely.area(np.asarray(parents.geometry.values)),
-                                index=parents["code"])
+        parent_area = pd.Series(
+            shapely.area(np.asarray(parents.geometry.values)), index=parents["code"]
+        )
         rel = (children_area / parent_area.loc[children_area.index] - 1).abs()
         assert rel.max() < 1e-6
 
@@ -71,8 +77,7 @@ def _parent(level: str) -> str:
     return {"street": "district", "community": "street", "grid": "community"}[level]
 
 
-def test_requests_carry_chinese_columns_local_times_and_personal_data(small_settings,
-                                                                      small_city):
+def test_requests_carry_chinese_columns_local_times_and_personal_data(small_settings, small_city):
     root = small_settings.source_spec.parent
     req = pd.read_parquet(root / "requests" / "requests_000.parquet")
     assert {"工单编号", "受理时间", "经度", "纬度", "诉求内容"} <= set(req.columns)
@@ -83,8 +88,9 @@ def test_requests_carry_chinese_columns_local_times_and_personal_data(small_sett
 
 
 def test_ground_truth_lists_what_was_planted(small_settings, small_city):
-    truth = json.loads((small_settings.source_spec.parent / "ground_truth.json")
-                       .read_text(encoding="utf-8"))
+    truth = json.loads(
+        (small_settings.source_spec.parent / "ground_truth.json").read_text(encoding="utf-8")
+    )
     assert len(truth["hotspots"]) == 30 and len(truth["spikes"]) == 12
     assert len(truth["storms"]) == 4
     assert sum(truth["by_mechanism"].values()) == truth["requests"]

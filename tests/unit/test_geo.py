@@ -39,8 +39,9 @@ def test_every_random_point_gets_the_polygon_a_brute_force_test_gives(crosswalk)
     rng = np.random.default_rng(3)
     lng = rng.uniform(113.995, 114.070, 20_000)
     lat = rng.uniform(22.495, 22.525, 20_000)
-    located = geo.locate(lng, lat, coord_sys="WGS84", crosswalk=crosswalk,
-                         tree=shapely.STRtree(GRIDS))
+    located = geo.locate(
+        lng, lat, coord_sys="WGS84", crosswalk=crosswalk, tree=shapely.STRtree(GRIDS)
+    )
     assert located["grid_index"].tolist() == brute_force(lng, lat).tolist()
     statuses = set(located["geo_status"])
     assert {"interior", "exact", "outside"} <= statuses
@@ -53,18 +54,29 @@ def test_points_on_the_shared_edge_go_to_the_smallest_grid(crosswalk):
     pts = shapely.points(lng, lat)
     on_both = shapely.intersects(WEST, pts) & shapely.intersects(EAST, pts)
     assert on_both.sum() >= 2  # at least the shared vertices are exactly on both
-    located = geo.locate(lng[on_both], lat[on_both], coord_sys="WGS84", crosswalk=crosswalk,
-                         tree=shapely.STRtree(GRIDS))
+    located = geo.locate(
+        lng[on_both],
+        lat[on_both],
+        coord_sys="WGS84",
+        crosswalk=crosswalk,
+        tree=shapely.STRtree(GRIDS),
+    )
     assert set(located["grid_index"]) == {0}
 
 
 def test_bad_coordinates_are_kept_with_a_reason_and_never_indexed(crosswalk):
     lng = np.array([np.nan, 0.0, 200.0, 114.01, 114.5])
     lat = np.array([22.51, 0.0, 22.5, 91.0, 22.9])
-    located = geo.locate(lng, lat, coord_sys="WGS84", crosswalk=crosswalk,
-                         tree=shapely.STRtree(GRIDS))
+    located = geo.locate(
+        lng, lat, coord_sys="WGS84", crosswalk=crosswalk, tree=shapely.STRtree(GRIDS)
+    )
     assert located["geo_status"].tolist() == [
-        "no_location", "null_island", "out_of_range", "out_of_range", "outside"]
+        "no_location",
+        "null_island",
+        "out_of_range",
+        "out_of_range",
+        "outside",
+    ]
     assert located["cell"].tolist()[:4] == [0, 0, 0, 0]
     assert (located["grid_index"] == -1).all()
 
@@ -74,8 +86,9 @@ def test_gcj02_input_is_converted_before_locating(crosswalk):
 
     wgs_lng, wgs_lat = np.array([114.010]), np.array([22.510])  # inside WEST in WGS-84
     gcj_lng, gcj_lat = wgs84_to_gcj02(lng=wgs_lng, lat=wgs_lat)
-    located = geo.locate(gcj_lng, gcj_lat, coord_sys="GCJ02", crosswalk=crosswalk,
-                         tree=shapely.STRtree(GRIDS))
+    located = geo.locate(
+        gcj_lng, gcj_lat, coord_sys="GCJ02", crosswalk=crosswalk, tree=shapely.STRtree(GRIDS)
+    )
     assert located["grid_index"].tolist() == [0]
     assert located["lng"].iloc[0] == pytest.approx(114.010, abs=1e-8)
 

@@ -37,7 +37,7 @@ def test_missing_coordinates_get_cell_zero_instead_of_a_wrapped_cell():
     assert cells.tolist() == [0, 0]
 
 
-@pytest.mark.parametrize("res", range(0, 11))
+@pytest.mark.parametrize("res", range(11))
 def test_bit_arithmetic_parent_equals_h3_cell_to_parent(res):
     lng, lat = random_points(500, seed=res)
     cells = h3index.points_to_cells(lng=lng, lat=lat, res=11)
@@ -53,12 +53,18 @@ def test_sql_macros_compute_the_same_parents_as_h3(tmp_path):
     lng, lat = random_points(300)
     cells = h3index.points_to_cells(lng=lng, lat=lat, res=11)
     for res in (7, 8, 9, 10):
-        got = [r[0] for r in con.execute(
-            "SELECT h3_parent(c, $r) FROM unnest($cells) t(c)", {"r": res, "cells": cells.tolist()}
-        ).fetchall()]
+        got = [
+            r[0]
+            for r in con.execute(
+                "SELECT h3_parent(c, $r) FROM unnest($cells) t(c)",
+                {"r": res, "cells": cells.tolist()},
+            ).fetchall()
+        ]
         assert got == h3index.cells_to_parent(cells, res).tolist()
-    resolutions = con.execute("SELECT DISTINCT h3_res(h3_parent(c, 8)) FROM unnest($cells) t(c)",
-                              {"cells": cells.tolist()}).fetchall()
+    resolutions = con.execute(
+        "SELECT DISTINCT h3_res(h3_parent(c, 8)) FROM unnest($cells) t(c)",
+        {"cells": cells.tolist()},
+    ).fetchall()
     assert resolutions == [(8,)]
 
 

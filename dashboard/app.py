@@ -1,0 +1,94 @@
+"""The Dash shell: ``create_app(settings)`` → a multi-page app, one page per drill level.
+
+The shell owns only the URL (``dcc.Location`` with ``refresh="callback-nav"``: callbacks
+navigate without reloading), the page container and app-wide settings. Pages live in
+``dashboard/pages/``; data in :mod:`dashboard.data`. Nothing heavy happens at import time:
+the warehouse is opened on the first request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+from dash import dcc, html
+from flask import Flask
+
+from dashboard import callbacks, data, ids
+from dashboard.i18n import default_lang, set_default_lang, t
+from pipelines.settings import Settings
+
+_HERE = Path(__file__).resolve().parent
+
+#: ``lang`` on <html> lets the browser pick CJK glyphs from a Simplified-Chinese font.
+_INDEX = """<!DOCTYPE html>
+<html lang="{lang}">
+    <head>
+        {{%metas%}}
+        <title>{{%title%}}</title>
+        {{%favicon%}}
+        {{%css%}}
+    </head>
+    <body>
+        {{%app_entry%}}
+        <footer>
+            {{%config%}}
+            {{%scripts%}}
+            {{%renderer%}}
+        </footer>
+    </body>
+</html>"""
+
+
+def shell() -> html.Div:
+    """Return the app-wide layout: the URL and the page container."""
+    return html.Div(
+        [dcc.Location(id=ids.URL, refresh="callback-nav"), dash.page_container],
+        className="yw-shell",
+    )
+
+
+def create_app(settings: Settings) -> dash.Dash:
+    """Build the cockpit app for ``settings`` (the contract used by ``yiwang serve``).
+
+    Parameters
+    ----------
+    settings
+        ``data_dir`` locates the published warehouse; ``language`` is the default language;
+        ``memory_limit`` and ``threads`` configure DuckDB.
+
+    Returns
+    -------
+    dash.Dash
+        Ready to ``run(host=..., port=...)``; ``app.server`` is the Flask WSGI app.
+    """
+    data.configure(settings)
+    set_default_lang(settings.language)
+    lang = default_lang()
+    app = dash.Dash(
+        # The package name makes Dash import pages as ``dashboard.pages.*`` and find
+        # ``dashboard/assets`` whatever the working directory.
+        "dashboard",
+        use_pages=True,
+        pages_folder=str(_HERE / "pages"),
+        assets_folder=str(_HERE / "assets"),
+        serve_locally=True,
+        compress=True,
+        title=t("app.title", lang),
+        update_title=None,
+        # Cockpit ids exist only inside page layouts, not in the shell.
+        suppress_callback_exceptions=True,
+        index_string=_INDEX.format(lang="en" if lang == "en" else "zh-CN"),
+        meta_tags=[
+            {"name": "viewport", "content": "width=device-width, initial-scale=1"},
+            {"name": "color-scheme", "content": "dark"},
+        ],
+    )
+    app.layout = shell()
+    callbacks.register(app)
+    return app
+
+
+def server() -> Flask:
+    """WSGI factory for production servers (``gunicorn 'dashboard.app:server()'``)."""
+    return create_app(Settings.from_env()).server

@@ -1,0 +1,76 @@
+"""Thin callbacks: every user action becomes a new URL; the page then re-renders from it.
+
+The URL is the whole drill state (datasette's habit), so a period change, a language switch
+and a map click all just compute an ``href``. Pages render from the URL, which keeps links
+shareable and the back button working. The functions are plain and testable without Dash;
+:func:`register` wires them to an app.
+
+Why not ``@dash.callback`` in page modules: the four cockpits share one template and one set
+of ids, so the callbacks belong to the template, and registering them on the app in
+``create_app`` keeps them from being registered twice when Dash re-imports the pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State, no_update
+
+from dashboard import ids, routes
+
+
+def period_href(period: str | None, pathname: str | None, search: str | None) -> Any:
+    """Return the current page's href with ``period`` set (no update if unchanged)."""
+    if not period or routes.parse_search(search).get("period") == period:
+        return no_update
+    return routes.update_search(pathname, search, period=period)
+
+
+def lang_href(lang: str | None, pathname: str | None, search: str | None) -> Any:
+    """Return the current page's href with ``lang`` set (no update if unchanged)."""
+    if lang not in ("zh", "en") or routes.parse_search(search).get("lang") == lang:
+        return no_update
+    return routes.update_search(pathname, search, lang=lang)
+
+
+def map_click_href(click_data: dict[str, Any] | None, search: str | None) -> Any:
+    """Return the child page a clicked hex or label points at, keeping the query state.
+
+    Points carry the child's page path as the last ``customdata`` item; grids (and cells
+    whose requests lie outside every child) carry ``""`` and do nothing.
+    """
+    points = (click_data or {}).get("points") or []
+    if not points:
+        return no_update
+    custom = points[0].get("customdata")
+    path = custom[-1] if isinstance(custom, list) and custom else custom
+    if not isinstance(path, str) or not path.startswith("/"):
+        return no_update
+    return routes.update_search(path, search)
+
+
+def register(app: dash.Dash) -> None:
+    """Attach the cockpit callbacks to ``app`` (once per app)."""
+    # Three inputs navigate, so three callbacks share the URL output (allow_duplicate);
+    # prevent_initial_call keeps a freshly rendered page from navigating by itself.
+    app.callback(
+        Output(ids.URL, "href", allow_duplicate=True),
+        Input(ids.PERIOD, "value"),
+        State(ids.URL, "pathname"),
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )(period_href)
+    app.callback(
+        Output(ids.URL, "href", allow_duplicate=True),
+        Input(ids.LANG, "value"),
+        State(ids.URL, "pathname"),
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )(lang_href)
+    app.callback(
+        Output(ids.URL, "href", allow_duplicate=True),
+        Input(ids.MAP, "clickData"),
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )(map_click_href)

@@ -1,0 +1,248 @@
+"""One cockpit template for every drill level (a page factory, Vizro's habit).
+
+Each page module (``pages/city.py`` …) registers a URL and calls :func:`render` with its
+level. ``render`` parses the URL state, reads through :mod:`dashboard.data`, builds figures
+with :mod:`dashboard.figures` and composes :mod:`dashboard.components`. Any state the URL can
+hold renders something sensible: unknown ids and wrong levels give a friendly empty state,
+unknown periods fall back to the default, a missing warehouse says how to publish one.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+from dash import html
+
+from dashboard import components, data, figures, fmt, ids, routes
+from dashboard.i18n import Lang, resolve_lang, t
+from dashboard.routes import Level
+
+log = logging.getLogger(__name__)
+
+#: Categories shown in the bar chart.
+TOP_CATEGORIES = 10
+
+
+def level_label(level: str, lang: Lang) -> str:
+    """Return the translated name of a level ("区", "Subdistrict", …)."""
+    return t(f"level.{level}", lang)
+
+
+def short_name(child: str, parent: str) -> str:
+    """Drop the parent's name from a child's label when it merely repeats it.
+
+    ``光辉社区第1网格`` under ``光辉社区`` → ``第1网格``; ``Guanghui Grid 1`` under
+    ``Guanghui Community`` → ``Grid 1``. Map labels of grids are otherwise too long to read.
+    """
+    if parent and child.startswith(parent) and len(child) > len(parent):
+        return child[len(parent) :].strip()
+    first = parent.split(" ", 1)[0]
+    if " " in parent and child.startswith(first + " "):
+        return child[len(first) + 1 :]
+    return child
+
+
+def render(level: Level, unit_id: str | None = None, **query: Any) -> html.Div:
+    """Return the cockpit of ``unit_id`` at ``level`` for the URL's query state.
+
+    Parameters
+    ----------
+    level
+        The page's level; a unit of another level in the URL is treated as unknown.
+    unit_id
+        Path variable from the URL (ignored on the city page).
+    **query
+        Query-string values; ``period`` and ``lang`` are used, anything else ignored.
+
+    Returns
+    -------
+    dash.html.Div
+        The cockpit, or an empty state (``ids.EMPTY``); never raises for bad input.
+    """
+    lang = resolve_lang(query.get("lang"))
+    raw_period = query.get("period")
+    try:
+        unit = data.city() if level == "city" else data.unit(unit_id)
+        period = data.resolve_period(raw_period)
+        if unit is None or unit.level != level:
+            return unknown_unit(level, unit_id, lang=lang, period=period.period_id)
+        return _cockpit(unit, period, lang)
+    except data.WarehouseUnavailableError as exc:
+        log.warning("cockpit unavailable: %s", exc)
+        return no_warehouse(lang)
+
+
+def unknown_unit(level: str, unit_id: object, *, lang: Lang, period: str | None) -> html.Div:
+    """Return the empty state for an id that is not a unit of ``level``."""
+    label = level_label(level, lang)
+    return components.empty_state(
+        t("empty.unknown_unit.title", lang, level=label),
+        t("empty.unknown_unit.body", lang, unit_id=str(unit_id or ""), level=label),
+        back_href=routes.href("city", None, period=period, lang=lang),
+        back_text=t("empty.back", lang),
+    )
+
+
+def no_warehouse(lang: Lang) -> html.Div:
+    """Return the empty state shown until a warehouse is published."""
+    return components.empty_state(
+        t("empty.no_warehouse.title", lang),
+        t("empty.no_warehouse.body", lang),
+        back_href=routes.with_query("/", lang=lang),
+        back_text=t("empty.back", lang),
+    )
+
+
+def _cockpit(unit: data.Unit, period: data.Period, lang: Lang) -> html.Div:
+    pid = period.period_id
+    meta = data.meta()
+    chain = data.lineage(unit)
+    crumbs = [
+        components.BreadcrumbItem(
+            label=u.name(lang),
+            href=None if u is unit else routes.href(u.level, u.unit_id, period=pid, lang=lang),
+            level_label=level_label(u.level, lang),
+        )
+        for u in chain
+    ]
+    head = components.header(
+        unit_name=unit.name(lang),
+        breadcrumb=crumbs,
+        period_options=[(p.period_id, p.label(lang)) for p in data.periods()],
+        period=pid,
+        lang=lang,
+        as_of=fmt.fmt_local_time(meta.as_of_local),
+        built=fmt.fmt_utc_as_local(meta.built_at_utc, meta.timezone),
+    )
+    kpis = components.kpi_strip(data.unit_kpis(unit, pid), lang=lang)
+
+    child_level = routes.CHILD_LEVEL[unit.level]
+    ranked = data.child_kpis(unit, pid)
+    names = [n_en if lang == "en" else n_zh for n_zh, n_en in zip(ranked["name_zh"], ranked["name_en"], strict=True)]
+    hrefs = [routes.href(child_level, uid, period=pid, lang=lang) for uid in ranked["unit_id"]]
+    footnote = None
+    if unit.level == "city":
+        footnote = t("ranking.unassigned", lang, value=fmt.fmt_int(data.unassigned_requests(pid)))
+    ranking = components.panel(
+        t("panel.ranking", lang, level=level_label(child_level, lang)),
+        components.ranking_table(ranked, names=names, hrefs=hrefs, lang=lang, footnote=footnote),
+        subtitle=t("panel.ranking_sub", lang),
+        class_name="yw-panel-ranking",
+    )
+
+    drillable = routes.page_path(child_level, "x") is not None
+    map_panel = components.panel(
+        t("panel.map", lang),
+        components.graph(ids.MAP, map_figure(unit.unit_id, pid, lang), class_name="yw-map"),
+        subtitle=t("panel.map_hint" if drillable else "panel.map_hint_leaf", lang),
+        class_name="yw-panel-map",
+    )
+    trend = components.panel(
+        t("panel.trend_week" if period.bucket == "week" else "panel.trend_day", lang),
+        components.graph(
+            ids.TREND,
+            figures.trend_chart(
+                data.trend(unit, period),
+                text={
+                    "requests": t("trend.requests", lang),
+                    "closed": t("trend.closed", lang),
+                    "empty": t("chart.empty", lang),
+                },
+            ),
+        ),
+        class_name="yw-panel-trend",
+    )
+    categories = components.panel(
+        t("panel.categories", lang, n=TOP_CATEGORIES),
+        components.graph(
+            ids.CATEGORIES,
+            figures.category_bars(
+                data.top_categories(unit, pid, TOP_CATEGORIES),
+                lang=lang,
+                text={
+                    "requests": t("col.requests", lang),
+                    "open": t("col.open", lang),
+                    "empty": t("chart.empty", lang),
+                },
+            ),
+        ),
+        class_name="yw-panel-categories",
+    )
+    return html.Div(
+        [
+            head,
+            kpis,
+            html.Main(
+                [map_panel, html.Div([ranking, trend, categories], className="yw-side")],
+                className="yw-main",
+            ),
+        ],
+        className=f"yw-cockpit yw-level-{unit.level}",
+        lang="en" if lang == "en" else "zh-CN",
+    )
+
+
+def map_figure(unit_id: str, period_id: str, lang: Lang) -> dict[str, Any]:
+    """Return the heatmap figure of a unit (cached per build, unit, period and language).
+
+    The figure is the heaviest part of a page (hundreds to a few thousand polygons); caching
+    it by build name makes a revisit a dictionary lookup.
+    """
+    return _map_figure(data.current_build().name, unit_id, period_id, lang)
+
+
+@lru_cache(maxsize=128)
+def _map_figure(build: str, unit_id: str, period_id: str, lang: Lang) -> dict[str, Any]:
+    # ``build`` is only the cache key: data.* always reads the current build, and a stale
+    # entry for an old build can never be hit once CURRENT moved on.
+    del build
+    unit = data.unit(unit_id)
+    if unit is None:
+        return figures.empty_figure(t("chart.empty", lang))
+    child_level = routes.CHILD_LEVEL[unit.level]
+    kids = {u.unit_id: u for u in data.children(unit)}
+    parent_name = unit.name(lang)
+
+    def label(uid: object) -> str:
+        kid = kids.get(str(uid))
+        return kid.name(lang) if kid else fmt.NA
+
+    def path(uid: object) -> str:
+        return (routes.page_path(child_level, str(uid)) or "") if str(uid) in kids else ""
+
+    cells = data.hex_cells(unit, period_id)
+    cells = cells.assign(
+        child_name=[label(c) for c in cells["child_id"]],
+        drill_path=[path(c) for c in cells["child_id"]],
+    )
+    labels = pd.DataFrame(
+        {
+            "name": [
+                short_name(k.name(lang), parent_name) if child_level == "grid" else k.name(lang)
+                for k in kids.values()
+            ],
+            "lng": [k.center_lng for k in kids.values()],
+            "lat": [k.center_lat for k in kids.values()],
+            "drill_path": [path(k.unit_id) for k in kids.values()],
+        }
+    )
+    return figures.hex_map(
+        cells,
+        bbox=unit.bbox,
+        child_outlines=list(data.child_outlines(unit)["geojson"]),
+        unit_outline=data.outline(unit),
+        labels=labels,
+        text={
+            "requests": t("hover.requests", lang),
+            "open": t("hover.open", lang),
+            "overdue": t("hover.overdue", lang),
+            "worry": t("hover.worry", lang),
+            "insufficient": t("hover.insufficient", lang),
+            "colorbar": t("map.colorbar", lang),
+            "legend_insufficient": t("map.insufficient", lang),
+        },
+        revision=unit_id,
+    )

@@ -76,7 +76,7 @@ def _get(doc: dict[str, Any], dotted: str) -> Any:
 def _coord_sys(value: str, where: str) -> CoordSys:
     if value not in COORD_SYSTEMS:
         raise SpecError(f"{where}.coord_sys = {value!r}; expected one of {COORD_SYSTEMS}")
-    return cast(CoordSys, value)
+    return cast("CoordSys", value)
 
 
 def _table(

@@ -93,7 +93,7 @@ class Settings:
         Settings
         """
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
         for setting in SETTINGS:
             raw = env.get(f"YIWANG_{setting.name.upper()}")
             if raw is not None and raw != "":

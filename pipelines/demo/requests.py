@@ -313,7 +313,11 @@ def _request_table(
     num[rep] = 1 + addr[rep] % 399
     road_i[rep] = addr[rep] % n_roads[grid[rep]]
     road = np.array([comm_roads[g][r][0] for g, r in zip(grid, road_i, strict=True)], dtype=object)
-    address = "深圳市" + road + pd.Series(num).astype(str).to_numpy(dtype=object) + "号"
+    units = {u.code: u for u in geo.units}
+    place = np.array([units[g.code[:6]].name + units[g.code[:9]].name for g in geo.grids],
+                     dtype=object)
+    address = ("深圳市" + place[grid] + road
+               + pd.Series(num).astype(str).to_numpy(dtype=object) + "号")
     # Free text with the personal data real hotline records contain (scrubbed later).
     fake = Faker("zh_CN")
     fake.seed_instance(int(rng.integers(1 << 31)))

@@ -44,11 +44,12 @@ def _split(
     checked: str,
     dataset: str,
     accepted: str,
-    drop: str = "raw, reject_reason",
+    drop: str = "source_record, reject_reason",
 ) -> dict[str, Any]:
     """Move rejected rows of ``checked`` into quarantine and the rest into ``accepted``."""
     con.execute(
-        f"INSERT INTO quarantine SELECT ?, source_file, source_row, reject_reason, raw "
+        f"INSERT INTO quarantine SELECT ?, source_file, source_row, reject_reason, "
+        "to_json(source_record) "
         f"FROM {checked} WHERE reject_reason IS NOT NULL",
         [dataset],
     )

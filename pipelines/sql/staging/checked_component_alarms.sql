@@ -11,7 +11,7 @@ typed as (
         nullif(trim(component_id), '') as component_id,
         try_strptime(trim(ts), $ts_format) as ts_local,
         nullif(trim(alarm_type), '') as alarm_type,
-        to_json(source) as raw
+        source as source_record
     from source
 )
 

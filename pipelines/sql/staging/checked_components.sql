@@ -16,7 +16,7 @@ typed as (
         nullif(trim(maintainer), '') as maintainer,
         coalesce(nullif(trim(status), ''), '未知') as status,
         try_cast(installed_on as date) as installed_on,
-        to_json(source) as raw
+        source as source_record
     from source
 ),
 

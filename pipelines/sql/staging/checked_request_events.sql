@@ -14,7 +14,7 @@ typed as (
         nullif(trim(level), '') as level_raw,
         nullif(trim(department), '') as department,
         nullif(trim(rating), '') as rating_raw,
-        to_json(source) as raw
+        source as source_record
     from source
 ),
 
@@ -29,7 +29,7 @@ final as (
         l.value as dispatch_level,
         t.department,
         r.value as rating,
-        t.raw,
+        t.source_record,
         case
             when t.request_id is null then 'MISSING_ID'
             when e.value is null then 'UNKNOWN_EVENT'

@@ -17,7 +17,7 @@ typed as (
         try_cast(lng as double) as lng_src,
         try_cast(lat as double) as lat_src,
         nullif(trim(component_id), '') as component_id,
-        to_json(source) as raw
+        source as source_record
     from source
 ),
 
@@ -45,7 +45,7 @@ final as (
         r.lng_src,
         r.lat_src,
         r.component_id,
-        r.raw,
+        r.source_record,
         case
             when r.request_id is null then 'MISSING_ID'
             when r.created_local is null then 'BAD_TIMESTAMP'

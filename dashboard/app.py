@@ -66,8 +66,7 @@ def create_app(settings: Settings) -> dash.Dash:
     set_default_lang(settings.language)
     lang = default_lang()
     app = dash.Dash(
-        # The package name makes Dash import pages as ``dashboard.pages.*`` and find
-        # ``dashboard/assets`` whatever the working directory.
+        # The package name makes Dash import pages as ``dashboard.pages.*``.
         "dashboard",
         use_pages=True,
         pages_folder=str(_HERE / "pages"),
@@ -75,7 +74,7 @@ def create_app(settings: Settings) -> dash.Dash:
         serve_locally=True,
         compress=True,
         title=t("app.title", lang),
-        update_title=None,
+        update_title="",
         # Cockpit ids exist only inside page layouts, not in the shell.
         suppress_callback_exceptions=True,
         index_string=_INDEX.format(lang="en" if lang == "en" else "zh-CN"),

@@ -15,21 +15,30 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, no_update
+from dash import ClientsideFunction, Input, Output, State, no_update
 
 from dashboard import ids, routes
 
 
-def period_href(period: str | None, pathname: str | None, search: str | None) -> Any:
-    """Return the current page's href with ``period`` set (no update if unchanged)."""
-    if not period or routes.parse_search(search).get("period") == period:
+def period_href(
+    period: str | None, shown: dict[str, Any] | None, pathname: str | None, search: str | None
+) -> Any:
+    """Return the current page's href with ``period`` set.
+
+    ``shown`` is the state the page was rendered with (``ids.STATE``). Dash also fires this
+    callback when the router inserts a new page; the selector then equals what is shown and
+    nothing happens, so a bare ``/`` is not rewritten and no render loop starts.
+    """
+    if not period or (shown or {}).get("period") == period:
         return no_update
     return routes.update_search(pathname, search, period=period)
 
 
-def lang_href(lang: str | None, pathname: str | None, search: str | None) -> Any:
-    """Return the current page's href with ``lang`` set (no update if unchanged)."""
-    if lang not in ("zh", "en") or routes.parse_search(search).get("lang") == lang:
+def lang_href(
+    lang: str | None, shown: dict[str, Any] | None, pathname: str | None, search: str | None
+) -> Any:
+    """Return the current page's href with ``lang`` set (no update if already shown)."""
+    if lang not in ("zh", "en") or (shown or {}).get("lang") == lang:
         return no_update
     return routes.update_search(pathname, search, lang=lang)
 
@@ -52,11 +61,13 @@ def map_click_href(click_data: dict[str, Any] | None, search: str | None) -> Any
 
 def register(app: dash.Dash) -> None:
     """Attach the cockpit callbacks to ``app`` (once per app)."""
-    # Three inputs navigate, so three callbacks share the URL output (allow_duplicate);
-    # prevent_initial_call keeps a freshly rendered page from navigating by itself.
+    # Three inputs navigate, so three callbacks share the URL output (allow_duplicate, which
+    # requires prevent_initial_call). They still fire when the router inserts a page, so
+    # each compares with the page's rendered state before navigating.
     app.callback(
         Output(ids.URL, "href", allow_duplicate=True),
         Input(ids.PERIOD, "value"),
+        State(ids.STATE, "data"),
         State(ids.URL, "pathname"),
         State(ids.URL, "search"),
         prevent_initial_call=True,
@@ -64,10 +75,19 @@ def register(app: dash.Dash) -> None:
     app.callback(
         Output(ids.URL, "href", allow_duplicate=True),
         Input(ids.LANG, "value"),
+        State(ids.STATE, "data"),
         State(ids.URL, "pathname"),
         State(ids.URL, "search"),
         prevent_initial_call=True,
     )(lang_href)
+    # Frame the unit for the real map size (phone, laptop, wall): browser-side, see
+    # assets/cockpit.js. It fires when a page is inserted, which is exactly when it is needed.
+    app.clientside_callback(
+        ClientsideFunction(namespace="yiwang", function_name="fitMap"),
+        Output(ids.MAP_FITTED, "data"),
+        Input(ids.MAP, "figure"),
+        State(ids.MAP, "id"),
+    )
     app.callback(
         Output(ids.URL, "href", allow_duplicate=True),
         Input(ids.MAP, "clickData"),

@@ -13,8 +13,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-import pandas as pd
-from dash import html
+from dash import dcc, html
 
 from dashboard import components, data, figures, fmt, ids, routes
 from dashboard.i18n import Lang, resolve_lang, t
@@ -29,6 +28,20 @@ TOP_CATEGORIES = 10
 def level_label(level: str, lang: Lang) -> str:
     """Return the translated name of a level ("区", "Subdistrict", …)."""
     return t(f"level.{level}", lang)
+
+
+#: English level words dropped from map labels: the panel title already names the level.
+_EN_LEVEL_WORDS = ("District", "Subdistrict", "Street", "Community")
+
+
+def map_label(child: str, parent: str, *, lang: str, is_grid: bool) -> str:
+    """Return the short label of a child unit on the map (full names stay in the ranking)."""
+    if is_grid:
+        return short_name(child, parent)
+    head, _, last = child.rpartition(" ")
+    if lang == "en" and head and last in _EN_LEVEL_WORDS:
+        return head
+    return child
 
 
 def short_name(child: str, parent: str) -> str:
@@ -121,7 +134,10 @@ def _cockpit(unit: data.Unit, period: data.Period, lang: Lang) -> html.Div:
 
     child_level = routes.CHILD_LEVEL[unit.level]
     ranked = data.child_kpis(unit, pid)
-    names = [n_en if lang == "en" else n_zh for n_zh, n_en in zip(ranked["name_zh"], ranked["name_en"], strict=True)]
+    names = [
+        n_en if lang == "en" else n_zh
+        for n_zh, n_en in zip(ranked["name_zh"], ranked["name_en"], strict=True)
+    ]
     hrefs = [routes.href(child_level, uid, period=pid, lang=lang) for uid in ranked["unit_id"]]
     footnote = None
     if unit.level == "city":
@@ -146,6 +162,7 @@ def _cockpit(unit: data.Unit, period: data.Period, lang: Lang) -> html.Div:
             ids.TREND,
             figures.trend_chart(
                 data.trend(unit, period),
+                lang=lang,
                 text={
                     "requests": t("trend.requests", lang),
                     "closed": t("trend.closed", lang),
@@ -154,6 +171,9 @@ def _cockpit(unit: data.Unit, period: data.Period, lang: Lang) -> html.Div:
             ),
         ),
         class_name="yw-panel-trend",
+        extra=components.legend_key(
+            [(t("trend.requests", lang), figures.ACCENT), (t("trend.closed", lang), figures.CLOSED)]
+        ),
     )
     categories = components.panel(
         t("panel.categories", lang, n=TOP_CATEGORIES),
@@ -170,9 +190,18 @@ def _cockpit(unit: data.Unit, period: data.Period, lang: Lang) -> html.Div:
             ),
         ),
         class_name="yw-panel-categories",
+        extra=components.legend_key(
+            [(t("col.requests", lang), figures.ACCENT), (t("col.open", lang), figures.OPEN)]
+        ),
     )
+    # What this page shows; callbacks compare against it, because Dash fires a page's
+    # callbacks when the router inserts it (prevent_initial_call does not cover that).
+    state = dcc.Store(id=ids.STATE, data={"period": pid, "lang": lang}, storage_type="memory")
+    fitted = dcc.Store(id=ids.MAP_FITTED, storage_type="memory")
     return html.Div(
         [
+            state,
+            fitted,
             head,
             kpis,
             html.Main(
@@ -218,23 +247,23 @@ def _map_figure(build: str, unit_id: str, period_id: str, lang: Lang) -> dict[st
         child_name=[label(c) for c in cells["child_id"]],
         drill_path=[path(c) for c in cells["child_id"]],
     )
-    labels = pd.DataFrame(
-        {
-            "name": [
-                short_name(k.name(lang), parent_name) if child_level == "grid" else k.name(lang)
-                for k in kids.values()
-            ],
-            "lng": [k.center_lng for k in kids.values()],
-            "lat": [k.center_lat for k in kids.values()],
-            "drill_path": [path(k.unit_id) for k in kids.values()],
-        }
+    ranked = data.child_kpis(unit, period_id)
+    shapes = data.child_outlines(unit).set_index("unit_id")["geojson"]
+    is_grid = child_level == "grid"
+    names = [label(uid) for uid in ranked["unit_id"]]
+    children = ranked.assign(
+        geojson=ranked["unit_id"].map(shapes),
+        name=names,
+        label=[map_label(n, parent_name, lang=lang, is_grid=is_grid) for n in names],
+        lng=ranked["center_lng"],
+        lat=ranked["center_lat"],
+        drill_path=[path(uid) for uid in ranked["unit_id"]],
     )
     return figures.hex_map(
         cells,
         bbox=unit.bbox,
-        child_outlines=list(data.child_outlines(unit)["geojson"]),
+        children=children,
         unit_outline=data.outline(unit),
-        labels=labels,
         text={
             "requests": t("hover.requests", lang),
             "open": t("hover.open", lang),

@@ -47,8 +47,17 @@ CHILD_LEVEL: dict[str, Level] = {
     "community": "grid",
 }
 CHILD_KPI_COLUMNS = (
-    "unit_id", "name_zh", "name_en", "center_lng", "center_lat", "requests", "open", "overdue",
-    "completion_rate", "satisfaction_rate", "worry_index",
+    "unit_id",
+    "name_zh",
+    "name_en",
+    "center_lng",
+    "center_lat",
+    "requests",
+    "open",
+    "overdue",
+    "completion_rate",
+    "satisfaction_rate",
+    "worry_index",
 )
 #: Pseudo-unit holding requests with no location or outside every unit (one per level).
 UNASSIGNED = "__unassigned__"
@@ -190,7 +199,10 @@ class Warehouse:
         path = self.builds_dir / f"{name}.duckdb"
         if not path.is_file():
             raise WarehouseUnavailableError(f"CURRENT names {name!r} but {path} is missing")
-        config = {"memory_limit": self.settings.memory_limit, "threads": str(self.settings.threads)}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": self.settings.memory_limit,
+            "threads": str(self.settings.threads),
+        }
         try:
             con = duckdb.connect(str(path), read_only=True, config=config)
             # Defence in depth: the app only ever reads its own tables.
@@ -257,9 +269,10 @@ def _rows(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> list[t
 
 
 def _level(level: str) -> Level:
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
-    return level  # type: ignore[return-value]
+    for known in LEVELS:
+        if level == known:
+            return known
+    raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,7 +354,7 @@ def _unit_kpis(b: Build, level: Level, unit_id: str, period_id: str) -> dict[str
         return None
     row = df.iloc[0].to_dict()
     # NULL arrives as NaN/NA from pandas; callers test ``is None``.
-    return {k: (None if _is_missing(v) else v) for k, v in row.items()}
+    return {str(k): (None if _is_missing(v) else v) for k, v in row.items()}
 
 
 @lru_cache(maxsize=512)
@@ -404,15 +417,27 @@ def _trend(
 ) -> pd.DataFrame:
     # The bucket is an identifier-like keyword inside date_trunc; it comes from an allow-list.
     unit = _BUCKETS[bucket]
+    # Every day of the period appears (a quiet day is a 0, not a gap the line skips over), and
+    # ``days`` says how many days of the period fall in each bucket, so partial first and last
+    # weeks can be shown as daily averages instead of fake dips.
     return _frame(
         b,
         f"""
+        WITH days AS (
+            SELECT CAST(range AS DATE) AS day
+            FROM range($start::TIMESTAMP, $end::TIMESTAMP, INTERVAL 1 DAY)
+        ),
+        daily AS (
+            SELECT d.day, coalesce(m.requests, 0) AS requests, coalesce(m.closed, 0) AS closed
+            FROM days AS d
+            LEFT JOIN mart_unit_daily AS m
+              ON m.day = d.day AND m.level = $level AND m.unit_id = $unit_id
+        )
         SELECT date_trunc('{unit}', day)::DATE AS day,
                sum(requests)::BIGINT AS requests,
-               sum(closed)::BIGINT AS closed
-        FROM mart_unit_daily
-        WHERE level = $level AND unit_id = $unit_id
-          AND day >= $start::DATE AND day < $end::DATE
+               sum(closed)::BIGINT AS closed,
+               count(*)::INTEGER AS days
+        FROM daily
         GROUP BY ALL
         ORDER BY day
         """,  # noqa: S608 - only the allow-listed bucket is formatted in
@@ -600,9 +625,12 @@ def trend(u: Unit, period: Period) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``day`` (bucket start), ``requests``, ``closed``.
+        ``day`` (bucket start), ``requests``, ``closed`` and ``days`` (days of the period in
+        the bucket: 1 for daily buckets, up to 7 for weeks). Quiet days count as zeros.
     """
-    return _trend(current_build(), _level(u.level), u.unit_id, period.start, period.end, period.bucket)
+    return _trend(
+        current_build(), _level(u.level), u.unit_id, period.start, period.end, period.bucket
+    )
 
 
 def top_categories(u: Unit, period_id: str, n: int = 10) -> pd.DataFrame:

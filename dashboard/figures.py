@@ -12,6 +12,7 @@ polygons too, but it names a remote glyphs URL that text labels would fetch.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -78,12 +79,14 @@ def worry_color(value: object) -> str:
         return INSUFFICIENT_COLOR
     lo, hi = WORRY_RANGE
     x = min(max((float(value) - lo) / (hi - lo), 0.0), 1.0)  # type: ignore[arg-type]
-    for (x0, c0), (x1, c1) in zip(WORRY_COLORSCALE, WORRY_COLORSCALE[1:], strict=False):
+    for (x0, c0), (x1, c1) in itertools.pairwise(WORRY_COLORSCALE):
         if x <= x1:
             f = 0.0 if x1 == x0 else (x - x0) / (x1 - x0)
             rgb0 = [int(c0[i : i + 2], 16) for i in (1, 3, 5)]
             rgb1 = [int(c1[i : i + 2], 16) for i in (1, 3, 5)]
-            return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(rgb0, rgb1, strict=True))
+            return "#" + "".join(
+                f"{round(a + (b - a) * f):02x}" for a, b in zip(rgb0, rgb1, strict=True)
+            )
     return WORRY_COLORSCALE[-1][1]
 
 
@@ -91,7 +94,7 @@ def map_view(
     bbox: Sequence[float],
     *,
     viewport: tuple[int, int] = MAP_VIEWPORT,
-    padding: float = 0.25,
+    padding: float = 0.12,
 ) -> tuple[dict[str, float], float]:
     """Return the centre and zoom that fit ``bbox`` into a ``viewport`` of pixels.
 
@@ -152,7 +155,9 @@ def hex_feature_collection(cell_ids: Iterable[str], rings: Iterable[str]) -> dic
     return dict(orjson.loads(f'{{"type":"FeatureCollection","features":[{features}]}}'))
 
 
-def geometry_lines(geometries: Iterable[str | None]) -> tuple[list[float | None], list[float | None]]:
+def geometry_lines(
+    geometries: Iterable[str | None],
+) -> tuple[list[float | None], list[float | None]]:
     """Flatten (Multi)Polygon GeoJSON texts into ``lon``/``lat`` line arrays.
 
     Rings are separated by ``None`` so one ``scattermap`` trace draws every outline.
@@ -165,7 +170,7 @@ def geometry_lines(geometries: Iterable[str | None]) -> tuple[list[float | None]
     lons: list[float | None] = []
     lats: list[float | None] = []
     for text in geometries:
-        if not text:
+        if not isinstance(text, str) or not text:  # None/NaN: a unit without a shape
             continue
         geom = orjson.loads(text)
         kind = geom.get("type")
@@ -199,33 +204,62 @@ def _hover(labels: Mapping[str, str]) -> str:
     )
 
 
+def _customdata(frame: pd.DataFrame, worry: list[str], name_col: str) -> list[list[Any]]:
+    # Hover and click read positions 0-5; the drill path is always last (see callbacks).
+    return [
+        [int(r), int(o), int(d), w, n, p]
+        for r, o, d, w, n, p in zip(
+            frame["requests"],
+            frame["open"],
+            frame["overdue"],
+            worry,
+            frame[name_col],
+            frame["drill_path"],
+            strict=True,
+        )
+    ]
+
+
+def unit_feature_collection(unit_ids: Iterable[str], geometries: Iterable[str]) -> dict[str, Any]:
+    """Build a FeatureCollection from GeoJSON geometry texts keyed by ``unit_id``."""
+    features = ",".join(
+        f'{{"type":"Feature","id":"{uid}","geometry":{geom}}}'
+        for uid, geom in zip(unit_ids, geometries, strict=True)
+        if geom
+    )
+    return dict(orjson.loads(f'{{"type":"FeatureCollection","features":[{features}]}}'))
+
+
 def hex_map(
     cells: pd.DataFrame,
     *,
     bbox: Sequence[float],
-    child_outlines: Iterable[str | None] = (),
+    children: pd.DataFrame,
     unit_outline: str | None = None,
-    labels: pd.DataFrame | None = None,
     text: Mapping[str, str],
     revision: str = "",
 ) -> Figure:
-    """Build the worry heatmap: H3 cells, child boundaries on top, child names at centres.
+    """Build the worry heatmap: child units tinted, H3 cells, boundaries and names on top.
+
+    Layers, bottom to top: child units filled faintly by their own worry index (so sparse
+    levels such as a community's grids still read), the H3 cells (NaN worry = insufficient
+    data, drawn grey in their own trace), child boundaries, the unit's own outline, and the
+    child names at their centres. Every colour uses the fixed 0–100 worry scale.
 
     Parameters
     ----------
     cells
         One row per cell: ``cell_id, ring, requests, open, overdue, worry_index`` plus
         ``child_name`` (shown in the hover) and ``drill_path`` (page of the child unit the
-        cell mostly belongs to, ``""`` if none). NaN worry means insufficient data and is
-        drawn grey in a separate trace.
+        cell mostly belongs to, ``""`` if none).
     bbox
         ``(minx, miny, maxx, maxy)`` of the unit: the initial view fits it.
-    child_outlines
-        GeoJSON geometry texts of the child units, drawn as thin lines.
+    children
+        One row per child unit: ``unit_id, geojson`` (geometry text), ``name`` (full),
+        ``label`` (short map label), ``lng, lat`` (label position), ``requests, open,
+        overdue, worry_index`` and ``drill_path``.
     unit_outline
         GeoJSON geometry text of the unit itself, drawn as a bright line.
-    labels
-        Child labels: ``name, lng, lat, drill_path``; clicking one drills down.
     text
         Translated strings: ``requests, open, overdue, worry, insufficient, colorbar,
         legend_insufficient``.
@@ -237,25 +271,33 @@ def hex_map(
     dict
         Plotly figure with ``choroplethmap`` and ``scattermap`` traces.
     """
+    zmin, zmax = WORRY_RANGE
     scored = cells[cells["worry_index"].notna()]
     thin = cells[cells["worry_index"].isna()]
     hover = _hover(text)
     traces: list[dict[str, Any]] = []
 
-    def customdata(frame: pd.DataFrame, worry: list[str]) -> list[list[Any]]:
-        return [
-            [int(r), int(o), int(d), w, n, p]
-            for r, o, d, w, n, p in zip(
-                frame["requests"],
-                frame["open"],
-                frame["overdue"],
-                worry,
-                frame["child_name"],
-                frame["drill_path"],
-                strict=True,
-            )
-        ]
-
+    tinted = children[children["worry_index"].notna() & children["geojson"].notna()]
+    if len(tinted):
+        traces.append(
+            {
+                "type": "choroplethmap",
+                "name": "units",
+                "geojson": unit_feature_collection(tinted["unit_id"], tinted["geojson"]),
+                "locations": list(tinted["unit_id"]),
+                "z": [float(v) for v in tinted["worry_index"]],
+                "zmin": zmin,
+                "zmax": zmax,
+                "zauto": False,
+                "colorscale": _colorscale(),
+                "showscale": False,
+                "marker": {"opacity": 0.45, "line": {"width": 0}},
+                "customdata": _customdata(
+                    tinted, [f"{v:.1f}" for v in tinted["worry_index"]], "name"
+                ),
+                "hovertemplate": hover,
+            }
+        )
     if len(thin):
         traces.append(
             {
@@ -268,13 +310,14 @@ def hex_map(
                 "zmax": 1,
                 "colorscale": [[0, INSUFFICIENT_COLOR], [1, INSUFFICIENT_COLOR]],
                 "showscale": False,
-                "marker": {"opacity": 0.45, "line": {"width": 0.4, "color": BACKGROUND}},
-                "customdata": customdata(thin, [text["insufficient"]] * len(thin)),
+                # Light and see-through: "requests here, too few to score" should not hide the
+                # unit tint underneath.
+                "marker": {"opacity": 0.28, "line": {"width": 0.8, "color": MUTED}},
+                "customdata": _customdata(thin, [text["insufficient"]] * len(thin), "child_name"),
                 "hovertemplate": hover,
             }
         )
     if len(scored):
-        zmin, zmax = WORRY_RANGE
         traces.append(
             {
                 "type": "choroplethmap",
@@ -286,25 +329,30 @@ def hex_map(
                 "zmax": zmax,
                 "zauto": False,
                 "colorscale": _colorscale(),
-                "marker": {"opacity": 0.82, "line": {"width": 0.5, "color": BACKGROUND}},
-                "customdata": customdata(scored, [f"{v:.1f}" for v in scored["worry_index"]]),
+                "marker": {"opacity": 0.85, "line": {"width": 0.5, "color": BACKGROUND}},
+                "customdata": _customdata(
+                    scored, [f"{v:.1f}" for v in scored["worry_index"]], "child_name"
+                ),
                 "hovertemplate": hover,
+                # Horizontal in the bottom-right corner: small enough for a phone.
                 "colorbar": {
                     "title": {"text": text["colorbar"], "side": "top", "font": {"color": TEXT}},
+                    "orientation": "h",
                     "tickvals": [0, 25, 50, 75, 100],
                     "tickfont": {"color": MUTED, "size": 12},
-                    "thickness": 12,
-                    "len": 0.34,
-                    "x": 0.012,
-                    "xanchor": "left",
-                    "y": 0.07,
+                    "thickness": 10,
+                    "len": 0.3,
+                    "lenmode": "fraction",
+                    "x": 0.985,
+                    "xanchor": "right",
+                    "y": 0.02,
                     "yanchor": "bottom",
                     "bgcolor": "rgba(7, 17, 31, 0.72)",
                     "outlinewidth": 0,
                 },
             }
         )
-    child_lons, child_lats = geometry_lines(child_outlines)
+    child_lons, child_lats = geometry_lines(children["geojson"])
     if child_lons:
         traces.append(
             {
@@ -330,19 +378,21 @@ def hex_map(
                 "showlegend": False,
             }
         )
-    if labels is not None and len(labels):
+    if len(children):
         traces.append(
             {
                 "type": "scattermap",
                 "mode": "markers+text",
-                "lon": [float(v) for v in labels["lng"]],
-                "lat": [float(v) for v in labels["lat"]],
-                "text": list(labels["name"]),
+                "lon": [float(v) for v in children["lng"]],
+                "lat": [float(v) for v in children["lat"]],
+                "text": list(children["label"]),
                 "textposition": "top center",
-                "textfont": {"size": 14, "color": "#ffffff", "family": "Open Sans Bold"},
+                "textfont": {"size": 15, "color": "#ffffff", "family": "Open Sans Bold"},
                 "marker": {"size": 7, "color": "#ffffff", "opacity": 0.9},
-                "customdata": [[p] for p in labels["drill_path"]],
-                "hovertemplate": "<b>%{text}</b><extra></extra>",
+                "customdata": [
+                    [n, p] for n, p in zip(children["name"], children["drill_path"], strict=True)
+                ],
+                "hovertemplate": "<b>%{customdata[0]}</b><extra></extra>",
                 "showlegend": False,
             }
         )
@@ -375,6 +425,8 @@ def hex_map(
             "showlegend": False,
             "uirevision": revision,
             "annotations": annotations,
+            # Read by assets/cockpit.js, which refits the view to the real map size.
+            "meta": {"bbox": [float(v) for v in bbox]},
         },
     }
 
@@ -413,13 +465,22 @@ def empty_figure(message: str) -> Figure:
     }
 
 
-def trend_chart(daily: pd.DataFrame, *, text: Mapping[str, str]) -> Figure:
+#: d3 time formats per language: plotly's default month names are English only.
+_DATE_TICKS = {"zh": "%-m月%-d日", "en": "%b %-d"}
+_DATE_HOVER = {"zh": "%Y年%-m月%-d日", "en": "%b %-d, %Y"}
+
+
+def trend_chart(daily: pd.DataFrame, *, lang: str, text: Mapping[str, str]) -> Figure:
     """Line chart of requests received and closed per bucket (day or week).
 
     Parameters
     ----------
     daily
-        ``day, requests, closed``.
+        ``day, requests, closed`` and optionally ``days`` (days in each bucket). Buckets of
+        several days are plotted as daily averages, so partial weeks at the period's ends do
+        not look like drops.
+    lang
+        Date label language.
     text
         Translated strings: ``requests``, ``closed``, ``empty``.
 
@@ -430,7 +491,18 @@ def trend_chart(daily: pd.DataFrame, *, text: Mapping[str, str]) -> Figure:
     if daily.empty:
         return empty_figure(text["empty"])
     days = [d.isoformat() for d in pd.to_datetime(daily["day"]).dt.date]
+    span = daily["days"] if "days" in daily else pd.Series(1, index=daily.index)
+    averaged = bool((span > 1).any())
+    received = [round(float(v), 1) for v in daily["requests"] / span]
+    closed = [round(float(v), 1) for v in daily["closed"] / span]
+    hover = "%{y:,.1f}" if averaged else "%{y:,}"
     axis = {"gridcolor": GRID, "zeroline": False, "color": MUTED, "tickfont": {"size": 12}}
+    top = max(max(received), max(closed))
+    # Counts: SI suffixes only for thousands ("3k"), never "500m" for half a request, and
+    # whole-number ticks when a small unit has a handful of requests a day.
+    counts: dict[str, Any] = {"tickformat": "~s" if top >= 1000 else ",d"}
+    if top <= 6:
+        counts["dtick"] = 1
     return {
         "data": [
             {
@@ -438,37 +510,34 @@ def trend_chart(daily: pd.DataFrame, *, text: Mapping[str, str]) -> Figure:
                 "mode": "lines",
                 "name": text["requests"],
                 "x": days,
-                "y": [int(v) for v in daily["requests"]],
+                "y": received,
                 "line": {"color": ACCENT, "width": 2.4},
                 "fill": "tozeroy",
                 "fillcolor": "rgba(56, 189, 248, 0.12)",
-                "hovertemplate": "%{y:,}",
+                "hovertemplate": hover,
             },
             {
                 "type": "scatter",
                 "mode": "lines",
                 "name": text["closed"],
                 "x": days,
-                "y": [int(v) for v in daily["closed"]],
+                "y": closed,
                 "line": {"color": CLOSED, "width": 2, "dash": "dot"},
-                "hovertemplate": "%{y:,}",
+                "hovertemplate": hover,
             },
         ],
         "layout": _base_layout(
-            margin={"l": 44, "r": 12, "t": 6, "b": 28},
+            margin={"l": 44, "r": 12, "t": 10, "b": 28},
             hovermode="x unified",
-            showlegend=True,
-            legend={
-                "orientation": "h",
-                "x": 1,
-                "xanchor": "right",
-                "y": 1.02,
-                "yanchor": "bottom",
-                "font": {"size": 12, "color": MUTED},
-                "bgcolor": "rgba(0,0,0,0)",
+            showlegend=False,  # keyed in the panel heading, like the categories
+            xaxis={
+                **axis,
+                "type": "date",
+                "showgrid": False,
+                "tickformat": _DATE_TICKS.get(lang, _DATE_TICKS["en"]),
+                "hoverformat": _DATE_HOVER.get(lang, _DATE_HOVER["en"]),
             },
-            xaxis={**axis, "type": "date", "showgrid": False},
-            yaxis={**axis, "rangemode": "tozero", "tickformat": "~s"},
+            yaxis={**axis, **counts, "rangemode": "tozero"},
         ),
     }
 
@@ -523,22 +592,18 @@ def category_bars(categories: pd.DataFrame, *, lang: str, text: Mapping[str, str
         ],
         "layout": _base_layout(
             barmode="overlay",
-            bargap=0.28,
-            margin={"l": 8, "r": 52, "t": 6, "b": 8},
-            showlegend=True,
-            legend={
-                "orientation": "h",
-                "x": 1,
-                "xanchor": "right",
-                "y": 0,
-                "yanchor": "bottom",
-                "font": {"size": 12, "color": MUTED},
-                "bgcolor": "rgba(7, 17, 31, 0.6)",
-            },
+            bargap=0.22,
+            margin={"l": 8, "r": 52, "t": 4, "b": 2},
+            # The key sits in the panel heading (components.legend_key): every pixel of a
+            # short panel goes to the bars.
+            showlegend=False,
             xaxis={"visible": False},
             yaxis={
                 "automargin": True,
                 "color": TEXT,
+                # Name every bar: plotly would otherwise thin out labels in a short panel.
+                "tickmode": "array",
+                "tickvals": names,
                 "tickfont": {"size": 13},
                 "ticksuffix": "  ",
                 "showgrid": False,

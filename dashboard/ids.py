@@ -9,6 +9,9 @@ from __future__ import annotations
 # shell (app.py)
 URL = "url"
 
+# cockpit state: the period and language the page was rendered with
+STATE = "cockpit-state"
+
 # cockpit header
 TITLE = "cockpit-title"
 BREADCRUMB = "cockpit-breadcrumb"
@@ -19,6 +22,7 @@ AS_OF = "cockpit-as-of"
 # cockpit panels
 KPIS = "cockpit-kpis"
 MAP = "cockpit-map"
+MAP_FITTED = "cockpit-map-fitted"
 RANKING = "cockpit-ranking"
 UNASSIGNED = "cockpit-unassigned"
 CATEGORIES = "cockpit-categories"

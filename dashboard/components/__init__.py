@@ -9,7 +9,7 @@ from __future__ import annotations
 from dashboard.components.empty import empty_state
 from dashboard.components.header import BreadcrumbItem, header
 from dashboard.components.kpis import kpi_strip
-from dashboard.components.panels import graph, panel
+from dashboard.components.panels import graph, legend_key, panel
 from dashboard.components.ranking import ranking_table
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "graph",
     "header",
     "kpi_strip",
+    "legend_key",
     "panel",
     "ranking_table",
 ]

@@ -43,4 +43,6 @@ def empty_state(
         children.append(
             dcc.Link(back_text, href=back_href, id=ids.BACK_LINK, className="yw-button")
         )
-    return html.Div(html.Div(children, className="yw-empty-card"), id=component_id, className="yw-empty")
+    return html.Div(
+        html.Div(children, className="yw-empty-card"), id=component_id, className="yw-empty"
+    )

@@ -9,6 +9,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from dashboard import ids
+from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, t
 
 
@@ -24,21 +25,28 @@ def _breadcrumb(items: Sequence[BreadcrumbItem]) -> html.Nav:
     parts: list[Component] = []
     for i, item in enumerate(items):
         if i:
-            parts.append(html.Span("›", className="yw-crumb-sep", **{"aria-hidden": "true"}))
+            parts.append(
+                html.Span("›", className="yw-crumb-sep", **attributes({"aria-hidden": "true"}))
+            )
         if item.href is None:
             parts.append(
                 html.Span(
                     item.label,
                     className="yw-crumb yw-crumb-current",
                     title=item.level_label,
-                    **{"aria-current": "page"},
+                    **attributes({"aria-current": "page"}),
                 )
             )
         else:
             parts.append(
                 dcc.Link(item.label, href=item.href, className="yw-crumb", title=item.level_label)
             )
-    return html.Nav(parts, id=ids.BREADCRUMB, className="yw-breadcrumb", **{"aria-label": "breadcrumb"})
+    return html.Nav(
+        parts,
+        id=ids.BREADCRUMB,
+        className="yw-breadcrumb",
+        **attributes({"aria-label": "breadcrumb"}),
+    )
 
 
 def header(

@@ -9,6 +9,7 @@ from dash import html
 from dash.development.base_component import Component
 
 from dashboard import ids
+from dashboard.components.panels import attributes
 from dashboard.figures import worry_color
 from dashboard.fmt import NA, fmt_index, fmt_int, fmt_number, fmt_pct, is_missing
 from dashboard.i18n import Lang, t
@@ -24,7 +25,7 @@ def _card(
             html.Div(sub, className="yw-kpi-sub"),
         ],
         className=f"yw-kpi {tone}".strip(),
-        **{"data-kpi": key},
+        **attributes({"data-kpi": key}),
     )
 
 
@@ -44,7 +45,12 @@ def _dispatch(k: Mapping[str, Any], lang: Lang) -> html.Div:
     legend = html.Div(
         [
             html.Span(
-                [html.I(className=f"yw-dot {cls}"), t(key, lang), " ", html.B(fmt_pct(k.get(col), 0))],
+                [
+                    html.I(className=f"yw-dot {cls}"),
+                    t(key, lang),
+                    " ",
+                    html.B(fmt_pct(k.get(col), 0)),
+                ],
                 className="yw-seg-item",
             )
             for col, key, cls in parts
@@ -54,7 +60,7 @@ def _dispatch(k: Mapping[str, Any], lang: Lang) -> html.Div:
     return html.Div(
         [html.Div(t("kpi.dispatch", lang), className="yw-kpi-label"), bar, legend],
         className="yw-kpi yw-kpi-wide",
-        **{"data-kpi": "dispatch"},
+        **attributes({"data-kpi": "dispatch"}),
     )
 
 

@@ -8,6 +8,15 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 
+def attributes(values: dict[str, Any]) -> dict[str, Any]:
+    """Pass ``data-*``/``aria-*`` attributes as keyword arguments.
+
+    Dash components accept them as ``**kwargs``; typing the dict as ``Any`` keeps mypy from
+    matching the values against the components' other keyword parameters.
+    """
+    return values
+
+
 def panel(
     title: str,
     body: Component | list[Component],
@@ -44,6 +53,15 @@ def panel(
         [html.Div(heading, className="yw-panel-head"), html.Div(body, className="yw-panel-body")],
         className=f"yw-panel {class_name}".strip(),
     )
+
+
+def legend_key(items: list[tuple[str, str]]) -> html.Span:
+    """Return a compact colour key (``[(label, css colour), ...]``) for a panel heading."""
+    parts: list[Component] = []
+    for label, color in items:
+        parts.append(html.I(className="yw-key", style={"backgroundColor": color}))
+        parts.append(html.Span(label, className="yw-key-label"))
+    return html.Span(parts, className="yw-keys")
 
 
 def graph(component_id: str, figure: dict[str, Any], *, class_name: str = "") -> dcc.Graph:

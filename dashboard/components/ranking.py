@@ -9,6 +9,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from dashboard import ids
+from dashboard.components.panels import attributes
 from dashboard.figures import worry_color
 from dashboard.fmt import fmt_index, fmt_int, fmt_pct, is_missing
 from dashboard.i18n import Lang, t
@@ -61,9 +62,7 @@ def ranking_table(
     dash.html.Div
         ``id = ids.RANKING``.
     """
-    head = html.Thead(
-        html.Tr([html.Th(t(key, lang), className=cls) for key, cls in _COLUMNS])
-    )
+    head = html.Thead(html.Tr([html.Th(t(key, lang), className=cls) for key, cls in _COLUMNS]))
     body_rows: list[Component] = []
     for i, (row, name, href) in enumerate(
         zip(rows.itertuples(index=False), names, hrefs, strict=True), start=1
@@ -81,7 +80,7 @@ def ranking_table(
                     html.Td(fmt_pct(row.satisfaction_rate), className="yw-num"),
                     html.Td(_worry_badge(row.worry_index), className="yw-num yw-col-worry"),
                 ],
-                **{"data-unit": str(row.unit_id)},
+                **attributes({"data-unit": str(row.unit_id)}),
             )
         )
     if not body_rows:
@@ -89,7 +88,10 @@ def ranking_table(
             html.Tr(html.Td(t("ranking.empty", lang), colSpan=len(_COLUMNS), className="yw-muted"))
         )
     children: list[Component] = [
-        html.Div(html.Table([head, html.Tbody(body_rows)], className="yw-table"), className="yw-table-wrap")
+        html.Div(
+            html.Table([head, html.Tbody(body_rows)], className="yw-table"),
+            className="yw-table-wrap",
+        )
     ]
     if footnote:
         children.append(html.Div(footnote, id=ids.UNASSIGNED, className="yw-footnote"))

@@ -1,0 +1,1 @@
+"""Dash pages, one per drill level; Dash imports them itself when the app is created."""

@@ -1,0 +1,211 @@
+"""The cockpit in a real browser: drill city → district → street → community, screenshots.
+
+Runs ``yiwang serve`` on the session's small city and drives system Chromium. Screenshots go
+to ``artifacts/screenshots/`` (git-ignored) for people to look at; the assertions cover URL
+state, breadcrumbs, a map that really rendered hexes, no console errors and no request to
+any host but this server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("cjk_font")]
+
+MAP = "#cockpit-map .js-plotly-plot"
+
+#: True once plotly drew the figure, assets/cockpit.js framed the unit (``data-fitted``) and
+#: MapLibre finished rendering its layers.
+MAP_READY = """() => {
+  const gd = document.querySelector('#cockpit-map .js-plotly-plot');
+  const sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+  return !!(sub && sub.map && gd.dataset.fitted && sub.map.loaded() && sub.map.isStyleLoaded());
+}"""
+
+#: Hex polygons plotly handed to MapLibre, and how many MapLibre layers draw them.
+MAP_STATS = """() => {
+  const gd = document.querySelector('#cockpit-map .js-plotly-plot');
+  const hexes = gd.data.filter(t => t.type === 'choroplethmap')
+    .reduce((n, t) => n + t.locations.length, 0);
+  const lines = gd.data.filter(t => t.type === 'scattermap' && t.mode === 'lines').length;
+  const labels = gd.data.filter(t => t.mode === 'markers+text')
+    .reduce((n, t) => n + t.text.length, 0);
+  const layers = gd._fullLayout.map._subplot.map.getStyle().layers.length;
+  return {hexes, lines, labels, layers};
+}"""
+
+#: Screen position of the busiest cell that drills somewhere (centre of its ring).
+DRILLABLE_HEX = """() => {
+  const gd = document.querySelector('#cockpit-map .js-plotly-plot');
+  const map = gd._fullLayout.map._subplot.map;
+  let best = null;
+  for (const t of gd.data.filter(t => t.type === 'choroplethmap' && t.name !== 'units')) {
+    t.customdata.forEach((row, i) => {
+      if (row[5] && (!best || row[0] > best.n)) {
+        best = {n: row[0], path: row[5], ring: t.geojson.features[i].geometry.coordinates[0]};
+      }
+    });
+  }
+  const pts = best.ring.slice(0, -1);
+  const lng = pts.reduce((s, p) => s + p[0], 0) / pts.length;
+  const lat = pts.reduce((s, p) => s + p[1], 0) / pts.length;
+  const xy = map.project([lng, lat]);
+  const box = map.getCanvas().getBoundingClientRect();
+  return {x: box.left + xy.x, y: box.top + xy.y, path: best.path};
+}"""
+
+
+def wait_for_map(page: Any) -> float:
+    """Wait until the heatmap is drawn; return seconds waited."""
+    start = time.perf_counter()
+    page.wait_for_selector("#cockpit-map .maplibregl-canvas", timeout=30_000)
+    page.wait_for_function(MAP_READY, timeout=30_000)
+    elapsed = time.perf_counter() - start
+    page.wait_for_timeout(700)  # label glyphs are rasterised just after "loaded"
+    return elapsed
+
+
+def crumbs(page: Any) -> list[str]:
+    return [c.strip() for c in page.locator("#cockpit-breadcrumb .yw-crumb").all_inner_texts()]
+
+
+def goto_cockpit(page: Any, url: str) -> float:
+    start = time.perf_counter()
+    page.goto(url)
+    wait_for_map(page)
+    return time.perf_counter() - start
+
+
+def follow_first_ranking_link(page: Any, level: str) -> str:
+    link = page.locator("#cockpit-ranking a").first
+    name = link.inner_text().strip()
+    link.click()
+    page.wait_for_url(re.compile(rf"/{level}/\w+\?period=last30&lang=zh$"))
+    page.wait_for_function(
+        "n => document.querySelector('#cockpit-title').innerText.includes(n)", arg=name
+    )
+    wait_for_map(page)
+    return name
+
+
+def assert_map_drawn(page: Any) -> dict[str, int]:
+    stats = page.evaluate(MAP_STATS)
+    assert stats["hexes"] > 0, stats
+    assert stats["lines"] >= 1, stats  # child (and own) boundaries
+    assert stats["labels"] > 0, stats
+    assert stats["layers"] > 3, stats  # background + fills + lines + labels
+    return stats
+
+
+def test_drill_down_from_city_to_community_and_back(server, wall, screenshots):
+    timings: dict[str, float] = {}
+    timings["city_load_to_map_s"] = goto_cockpit(wall, server + "/")
+    city_name = crumbs(wall)[0]
+    assert "一网统管" in wall.inner_text("#cockpit-title")
+    assert re.fullmatch(r"[\d,]+", wall.inner_text("[data-kpi=requests] .yw-kpi-value"))
+    assert "数据截至" in wall.inner_text("#cockpit-as-of")
+    assert_map_drawn(wall)
+    no_scrollbars = "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    assert wall.evaluate(no_scrollbars) == [1920, 1080]
+    wall.screenshot(path=str(screenshots / "city.png"))
+
+    # city -> district through the ranking
+    start = time.perf_counter()
+    district = follow_first_ranking_link(wall, "district")
+    timings["ranking_click_to_map_s"] = time.perf_counter() - start
+    assert crumbs(wall) == [city_name, district]
+    assert_map_drawn(wall)
+    wall.screenshot(path=str(screenshots / "district.png"))
+
+    # district -> street through a hex on the map
+    target = wall.evaluate(DRILLABLE_HEX)
+    start = time.perf_counter()
+    wall.mouse.click(target["x"], target["y"])
+    wall.wait_for_url(re.compile(re.escape(target["path"]) + r"\?period=last30&lang=zh$"))
+    wall.wait_for_function(
+        "() => document.querySelectorAll('#cockpit-breadcrumb .yw-crumb').length === 3"
+    )
+    wait_for_map(wall)
+    timings["hex_click_to_map_s"] = time.perf_counter() - start
+    street = crumbs(wall)[2]
+    assert crumbs(wall)[:2] == [city_name, district]
+    assert_map_drawn(wall)
+    wall.screenshot(path=str(screenshots / "street.png"))
+
+    # street -> community; its children are grids, which are not links
+    community = follow_first_ranking_link(wall, "community")
+    assert crumbs(wall) == [city_name, district, street, community]
+    assert wall.locator("#cockpit-ranking a").count() == 0
+    assert wall.locator("#cockpit-ranking tbody tr").count() > 0
+    assert_map_drawn(wall)
+    wall.screenshot(path=str(screenshots / "community.png"))
+
+    # breadcrumb goes back up, keeping the query state
+    wall.locator("#cockpit-breadcrumb a.yw-crumb").first.click()
+    wall.wait_for_url(re.compile(r"/\?period=last30&lang=zh$"))
+    wait_for_map(wall)
+    assert crumbs(wall) == [city_name]
+    (screenshots / "timings.json").write_text(json.dumps(timings, indent=1))
+
+
+def test_period_and_language_controls_rewrite_the_url(server, wall):
+    goto_cockpit(wall, server + "/")
+    wall.locator("#cockpit-ranking a").first.click()
+    wall.wait_for_url(re.compile(r"/district/"))
+    wait_for_map(wall)
+    before = wall.inner_text("[data-kpi=requests] .yw-kpi-value")
+
+    wall.click("#cockpit-period")
+    wall.get_by_role("option", name="近7天").click()
+    wall.wait_for_url(re.compile(r"period=last7&lang=zh$"))
+    wall.wait_for_function(
+        "v => document.querySelector('[data-kpi=requests] .yw-kpi-value').innerText !== v",
+        arg=before,
+    )
+
+    wall.click("#cockpit-lang label:has-text('EN')")
+    wall.wait_for_url(re.compile(r"period=last7&lang=en$"))
+    wall.wait_for_selector("text=Requests")
+    assert "Unified City Management" in wall.inner_text("#cockpit-title")
+    wait_for_map(wall)
+
+    wall.go_back()
+    wall.wait_for_url(re.compile(r"lang=zh$"))
+    wall.wait_for_selector("text=诉求总量")
+
+
+def test_english_cockpit(server, wall, screenshots):
+    goto_cockpit(wall, server + "/?lang=en&period=last365")
+    assert "Unified City Management" in wall.inner_text("#cockpit-title")
+    assert "Requests" in wall.inner_text("#cockpit-kpis")
+    assert "Weekly trend" in wall.inner_text("body")
+    assert_map_drawn(wall)
+    wall.screenshot(path=str(screenshots / "city_en.png"))
+
+
+def test_phone_gets_one_column_without_sideways_scrolling(server, phone, screenshots):
+    goto_cockpit(phone, server + "/")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    map_box = phone.locator(".yw-panel-map").bounding_box()
+    ranking_box = phone.locator(".yw-panel-ranking").bounding_box()
+    assert map_box is not None and ranking_box is not None
+    assert map_box["width"] > 340
+    assert ranking_box["y"] >= map_box["y"] + map_box["height"]
+    phone.screenshot(path=str(screenshots / "phone.png"), full_page=True)
+
+
+def test_unknown_paths_and_units_show_a_way_back(server, wall):
+    wall.goto(server + "/no/such/page")
+    wall.wait_for_selector("#not-found")
+
+    wall.goto(server + "/street/does-not-exist?lang=en")
+    wall.wait_for_selector("#cockpit-empty")
+    assert "not found" in wall.inner_text("#cockpit-empty")
+    wall.click("#cockpit-back")
+    wall.wait_for_url(re.compile(r"/\?(period=last30&)?lang=en$"))
+    wait_for_map(wall)

@@ -1,0 +1,120 @@
+"""Each page's layout, called the way the Dash router calls it: real ids, bad ids, odd queries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from dash._utils import to_json
+
+from dashboard import ids
+
+COCKPIT_IDS = {
+    ids.STATE,
+    ids.TITLE,
+    ids.BREADCRUMB,
+    ids.PERIOD,
+    ids.LANG,
+    ids.AS_OF,
+    ids.KPIS,
+    ids.MAP,
+    ids.RANKING,
+    ids.CATEGORIES,
+    ids.TREND,
+}
+
+pytestmark = pytest.mark.usefixtures("city_data")
+
+
+@pytest.mark.parametrize("level", ["city", "district", "street", "community"])
+def test_each_cockpit_renders_every_panel(level, units, layout_of, ids_in):
+    page = layout_of(level, unit_id=units[level].unit_id)
+    assert COCKPIT_IDS <= ids_in(page)
+    assert ids.EMPTY not in ids_in(page)
+
+
+@pytest.mark.parametrize("level", ["district", "street", "community"])
+def test_unknown_unit_ids_give_a_friendly_state_with_a_way_back(level, layout_of, ids_in):
+    page = layout_of(level, unit_id="nope'; DROP TABLE meta; --")
+    assert {ids.EMPTY, ids.BACK_LINK} <= ids_in(page)
+    assert ids.MAP not in ids_in(page)
+
+
+def test_a_unit_of_another_level_is_not_accepted(units, layout_of, ids_in):
+    page = layout_of("street", unit_id=units["district"].unit_id)
+    assert ids.EMPTY in ids_in(page)
+
+
+def test_missing_unit_id_is_the_empty_state(layout_of, ids_in):
+    assert ids.EMPTY in ids_in(layout_of("community"))
+
+
+def test_unknown_period_and_extra_query_keys_fall_back_quietly(units, layout_of, ids_in):
+    page = layout_of(
+        "district", unit_id=units["district"].unit_id, period="m1999-01", utm_source="wechat"
+    )
+    assert COCKPIT_IDS <= ids_in(page)
+    period = next(c for c in page._traverse() if getattr(c, "id", None) == ids.PERIOD)
+    state = next(c for c in page._traverse() if getattr(c, "id", None) == ids.STATE)
+    assert period.value == state.data["period"] == "last30"
+
+
+def test_chinese_by_default_english_on_request(units, layout_of, texts_in):
+    zh = texts_in(layout_of("city"))
+    en = texts_in(layout_of("city", lang="en"))
+    assert "诉求总量" in zh and units["city"].name_zh in zh
+    assert "Requests" in en and units["city"].name_en in en
+    assert "诉求总量" not in en
+
+
+def test_breadcrumb_links_keep_period_and_language(units, layout_of):
+    page = layout_of("community", unit_id=units["community"].unit_id, period="last7", lang="en")
+    crumb = next(c for c in page._traverse() if getattr(c, "id", None) == ids.BREADCRUMB)
+    hrefs = [getattr(c, "href", None) for c in crumb._traverse() if getattr(c, "href", None)]
+    assert hrefs == [
+        "/?period=last7&lang=en",
+        f"/district/{units['district'].unit_id}?period=last7&lang=en",
+        f"/street/{units['street'].unit_id}?period=last7&lang=en",
+    ]
+
+
+def test_ranking_names_link_one_level_down(units, layout_of):
+    page = layout_of("street", unit_id=units["street"].unit_id, period="last30", lang="zh")
+    ranking = next(c for c in page._traverse() if getattr(c, "id", None) == ids.RANKING)
+    hrefs = [getattr(c, "href", "") for c in ranking._traverse() if getattr(c, "href", None)]
+    assert hrefs and all(
+        h.startswith("/community/") and h.endswith("?period=last30&lang=zh") for h in hrefs
+    )
+
+
+def test_grids_in_the_community_ranking_are_not_links(units, layout_of):
+    page = layout_of("community", unit_id=units["community"].unit_id)
+    ranking = next(c for c in page._traverse() if getattr(c, "id", None) == ids.RANKING)
+    assert not [c for c in ranking._traverse() if getattr(c, "href", None)]
+
+
+def test_city_page_notes_unassigned_requests(layout_of, ids_in):
+    assert ids.UNASSIGNED in ids_in(layout_of("city"))
+
+
+def test_map_figure_drills_into_children_of_the_page_unit(units, layout_of):
+    page = layout_of("district", unit_id=units["district"].unit_id)
+    graph = next(c for c in page._traverse() if getattr(c, "id", None) == ids.MAP)
+    paths = {
+        row[-1]
+        for trace in graph.figure["data"]
+        if trace["type"] == "choroplethmap"
+        for row in trace["customdata"]
+    }
+    assert paths and all(p.startswith("/street/") for p in paths)
+
+
+def test_rendered_pages_serialise_to_json(units, layout_of):
+    page = layout_of("street", unit_id=units["street"].unit_id, lang="en")
+    assert json.loads(to_json(page))
+
+
+def test_not_found_page_offers_the_way_home(layout_of, ids_in, texts_in):
+    page = layout_of("not_found_404", lang="en")
+    assert {ids.NOT_FOUND, ids.BACK_LINK} <= ids_in(page)
+    assert "Page not found" in texts_in(page)

@@ -314,10 +314,12 @@ def _request_table(
     road_i[rep] = addr[rep] % n_roads[grid[rep]]
     road = np.array([comm_roads[g][r][0] for g, r in zip(grid, road_i, strict=True)], dtype=object)
     units = {u.code: u for u in geo.units}
-    place = np.array([units[g.code[:6]].name + units[g.code[:9]].name for g in geo.grids],
-                     dtype=object)
-    address = ("深圳市" + place[grid] + road
-               + pd.Series(num).astype(str).to_numpy(dtype=object) + "号")
+    place = np.array(
+        [units[g.code[:6]].name + units[g.code[:9]].name for g in geo.grids], dtype=object
+    )
+    address = (
+        "深圳市" + place[grid] + road + pd.Series(num).astype(str).to_numpy(dtype=object) + "号"
+    )
     # Free text with the personal data real hotline records contain (scrubbed later).
     fake = Faker("zh_CN")
     fake.seed_instance(int(rng.integers(1 << 31)))

@@ -29,7 +29,7 @@ from pipelines.sources.spec import load_spec
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT_HOURS = 120  # unknown categories get five days
-MIN_REQUESTS = 5  # below this a worry index is "insufficient data"
+MIN_REQUESTS = {"unit": 5, "hex": 3}  # below this a worry index is "insufficient data"
 POPULATION_FLOOR = {"unit": 1000, "hex": 200}  # residents, so tiny denominators do not explode
 SIMPLIFY_DEG = {"city": 2e-4, "district": 2e-4, "street": 1e-4, "community": 5e-5, "grid": 2e-5}
 
@@ -60,7 +60,6 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     params: dict[str, Any] = {
         "city_id": spec.city_id,
         "default_limit_hours": DEFAULT_LIMIT_HOURS,
-        "min_requests": MIN_REQUESTS,
         **res,
     }
 
@@ -171,7 +170,11 @@ def _unit_marts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     db.run_model(
         con,
         "marts/worry_scored",
-        {**params, "population_floor": POPULATION_FLOOR["unit"]},
+        {
+            **params,
+            "population_floor": POPULATION_FLOOR["unit"],
+            "min_requests": MIN_REQUESTS["unit"],
+        },
         materialize="kpi_scored",
     )
     con.execute("""
@@ -207,7 +210,11 @@ def _hex_marts(con: duckdb.DuckDBPyConnection, settings: Settings, params: dict[
     db.run_model(
         con,
         "marts/worry_scored",
-        {**params, "population_floor": POPULATION_FLOOR["hex"]},
+        {
+            **params,
+            "population_floor": POPULATION_FLOOR["hex"],
+            "min_requests": MIN_REQUESTS["hex"],
+        },
         materialize="hex_scored",
     )
     con.execute("""

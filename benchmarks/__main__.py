@@ -17,8 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_step(*args: str, env: dict[str, str]) -> dict:
     """Run ``benchmarks.step`` in a fresh interpreter so peak RSS is that step's own."""
-    out = subprocess.run([sys.executable, "-m", "benchmarks.step", *args], cwd=ROOT, env=env,
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.step", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -44,17 +50,26 @@ def main() -> None:
                 shutil.rmtree(data, ignore_errors=True)
     out_dir = ROOT / "artifacts" / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
-               "machine": platform.machine()}
-    (out_dir / "pipeline.json").write_text(json.dumps({"machine": machine, "results": results},
-                                                      indent=1))
-    lines = ["| requests | demo s (peak MiB) | build s (peak MiB) | ingest | geoindex | "
-             "aggregate | publish | rebuild s |", "|---|---|---|---|---|---|---|---|"]
+    machine = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    (out_dir / "pipeline.json").write_text(
+        json.dumps({"machine": machine, "results": results}, indent=1)
+    )
+    lines = [
+        "| requests | demo s (peak MiB) | build s (peak MiB) | ingest | geoindex | "
+        "aggregate | publish | rebuild s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         b = r["build"]
-        lines.append(f"| {r['requests']:,} | {r['demo']['seconds']} ({r['demo']['peak_rss_mib']}) "
-                     f"| {b['seconds']} ({b['peak_rss_mib']}) | {b['ingest']} | {b['geoindex']} "
-                     f"| {b['aggregate']} | {b['publish']} | {r['rebuild']['seconds']} |")
+        lines.append(
+            f"| {r['requests']:,} | {r['demo']['seconds']} ({r['demo']['peak_rss_mib']}) "
+            f"| {b['seconds']} ({b['peak_rss_mib']}) | {b['ingest']} | {b['geoindex']} "
+            f"| {b['aggregate']} | {b['publish']} | {r['rebuild']['seconds']} |"
+        )
     sys.stdout.write("\n".join(lines) + "\n")
 
 

@@ -21,8 +21,13 @@ def main(argv: list[str]) -> None:
         from pipelines.demo import generate
 
         n = int(argv[2])
-        out = generate(data_dir / "01_raw" / "demo", n_requests=n, seed=settings.demo_seed,
-                       end=settings.demo_end, progress=False)
+        out = generate(
+            data_dir / "01_raw" / "demo",
+            n_requests=n,
+            seed=settings.demo_seed,
+            end=settings.demo_end,
+            progress=False,
+        )
         detail = {"requests": out["requests"], "events": out["events"]}
     elif step == "build":
         from pipelines.stages import run_all
@@ -32,8 +37,17 @@ def main(argv: list[str]) -> None:
     else:
         raise SystemExit(f"unknown step {step!r}")
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    sys.stdout.write(json.dumps({"step": step, "seconds": round(time.perf_counter() - t0, 1),
-                                 "peak_rss_mib": round(peak_mib), **detail}) + "\n")
+    sys.stdout.write(
+        json.dumps(
+            {
+                "step": step,
+                "seconds": round(time.perf_counter() - t0, 1),
+                "peak_rss_mib": round(peak_mib),
+                **detail,
+            }
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -22,19 +22,26 @@ def test_declared_defaults_are_the_dataclass_defaults():
 
 
 def test_environment_variables_override_defaults_and_are_typed(tmp_path):
-    env = {"YIWANG_DATA_DIR": str(tmp_path), "YIWANG_POINT_RES": "10",
-           "YIWANG_MAP_RES": "city=6,district=7,street=8,community=9", "YIWANG_PORT": "9000"}
+    env = {
+        "YIWANG_DATA_DIR": str(tmp_path),
+        "YIWANG_POINT_RES": "10",
+        "YIWANG_MAP_RES": "city=6,district=7,street=8,community=9",
+        "YIWANG_PORT": "9000",
+    }
     s = Settings.from_env(environ=env)
     assert s.data_dir == tmp_path and s.point_res == 10 and s.port == 9000
     assert dict(s.map_res) == {"city": 6, "district": 7, "street": 8, "community": 9}
     assert s.temp_directory == tmp_path / "tmp"
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"YIWANG_MAP_RES": "city=7"}, "lacks levels"),
-    ({"YIWANG_MAP_RES": "city=7,district=8,street=9,community=12"}, "finer than point_res"),
-    ({"YIWANG_LANGUAGE": "fr"}, "zh or en"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"YIWANG_MAP_RES": "city=7"}, "lacks levels"),
+        ({"YIWANG_MAP_RES": "city=7,district=8,street=9,community=12"}, "finer than point_res"),
+        ({"YIWANG_LANGUAGE": "fr"}, "zh or en"),
+    ],
+)
 def test_impossible_settings_fail_with_a_clear_message(env, message):
     with pytest.raises(ValueError, match=message):
         Settings.from_env(environ=env)

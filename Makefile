@@ -1,0 +1,63 @@
+# yiwang: the two set-up commands are `make demo` and `make test` (see README.md).
+# Every target works on a fresh machine with Python 3.11, git and apt.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test venv system-deps lint format bench lock clean
+
+# The main job: environment, demo city, warehouse, then serve on http://127.0.0.1:8050/.
+# Re-running reuses the demo (same size/seed/end day) and the build (same inputs and code).
+demo: venv
+	$(BIN)/yiwang demo --if-missing
+	$(BIN)/yiwang build --if-stale
+	$(BIN)/yiwang serve
+
+# The whole test suite: lint, format check, types, then pytest (browser tests included).
+test: venv system-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	bash scripts/run_pytest.sh $(PYTEST_ARGS)
+
+# Create .venv and install the pinned dependencies; redone only when they change.
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+# Debian's chromium and CJK fonts for the browser tests (installs only as root).
+system-deps:
+	bash scripts/install_system_deps.sh
+
+# Lint and type checks only.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Apply the formatter and safe lint fixes.
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Demo generation and warehouse build timings with peak memory (docs/benchmarks.md).
+bench: venv
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# Re-pin every installed distribution into requirements.lock.
+lock: venv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^yiwang' > requirements.lock.tmp
+	{ echo "# Pinned versions of every dependency (runtime + dev). Regenerate with: make lock"; \
+	  cat requirements.lock.tmp; } > requirements.lock
+	rm -f requirements.lock.tmp
+
+# Remove the environment and caches (never data/).
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

@@ -47,13 +47,21 @@ def built_city(small_settings: Settings, small_city: dict) -> Iterator[Settings]
 
 
 @pytest.fixture(scope="session")
-def warehouse(built_city: Settings) -> Iterator[object]:
-    """A read-only connection to the published warehouse of the small city."""
+def warehouse(built_city: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A read-only connection to a copy of the small city's published warehouse.
+
+    A copy, because DuckDB refuses a second connection to the same file with another
+    configuration in one process, and the dashboard keeps its own open to the original.
+    """
+    import shutil
+
     from pipelines import catalog, db
 
     build = catalog.path(built_city, "warehouse_current").read_text().strip()
     path = catalog.path(built_city, "warehouse_builds") / f"{build}.duckdb"
-    con = db.connect(built_city, path, read_only=True)
+    copy = tmp_path_factory.mktemp("warehouse") / path.name
+    shutil.copyfile(path, copy)
+    con = db.connect(built_city, copy, read_only=True)
     yield con
     con.close()
 

@@ -74,6 +74,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     con.register("periods_frame", periods)
     con.execute("CREATE OR REPLACE TABLE dim_period AS SELECT * FROM periods_frame")
     db.run_model(con, "intermediate/int_request_periods", materialize="int_request_periods")
+    db.run_model(con, "intermediate/int_request_units", params, materialize="int_request_units")
 
     builds = catalog.path(settings, "warehouse_builds")
     builds.mkdir(parents=True, exist_ok=True)

@@ -74,18 +74,36 @@ def str_to_cell(text: str) -> int:
 def cells_to_boundary_json(cells: npt.ArrayLike, *, decimals: int = 5) -> list[str]:
     """Closed ``[[lng, lat], ...]`` rings as compact JSON text, one per cell.
 
-    The dashboard concatenates these into GeoJSON without importing H3.
+    The dashboard concatenates these into GeoJSON without importing H3. Built with polars
+    string expressions: a Python loop took 5.3 s for the 147 k cells of the 1 M demo.
     """
-    series = pl.Series("c", np.asarray(cells, dtype=np.int64)).cast(pl.UInt64)
-    rings = pl.DataFrame({"c": series}).select(plh3.cell_to_boundary("c").alias("b"))["b"]
-    scale = 10**decimals
-    out: list[str] = []
-    for ring in rings.to_list():
-        # polars-h3 yields [lat, lng, lat, lng, ...] pairs flattened per vertex.
-        pts = [(round(v[1] * scale) / scale, round(v[0] * scale) / scale) for v in ring]
-        pts.append(pts[0])
-        out.append("[" + ",".join(f"[{x},{y}]" for x, y in pts) + "]")
-    return out
+    frame = pl.DataFrame({"c": pl.Series(np.asarray(cells, dtype=np.int64)).cast(pl.UInt64)})
+    points = (
+        frame.with_row_index("i")
+        .select("i", plh3.cell_to_boundary("c").alias("b"))
+        .explode("b")  # polars-h3 yields one [lat, lng] pair per vertex
+        .select(
+            "i",
+            pl.format(
+                "[{},{}]",
+                pl.col("b").list.get(1).round(decimals),
+                pl.col("b").list.get(0).round(decimals),
+            ).alias("p"),
+        )
+    )
+    rings = points.group_by("i", maintain_order=True).agg(pl.col("p"))
+    text = rings.select(
+        pl.concat_str(
+            [
+                pl.lit("["),
+                pl.col("p").list.join(","),
+                pl.lit(","),
+                pl.col("p").list.first(),
+                pl.lit("]"),
+            ]
+        ).alias("ring")
+    )["ring"]
+    return text.to_list()
 
 
 def cell_centers(cells: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

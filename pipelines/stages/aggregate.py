@@ -153,79 +153,25 @@ def make_periods(as_of: dt.datetime) -> pd.DataFrame:
 
 def _unit_marts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     db.run_model(con, "marts/unit_kpi_base", params, materialize="unit_kpi_base")
-    con.execute(
-        "CREATE OR REPLACE TABLE build_params AS SELECT $city_id AS city_id",
-        {"city_id": params["city_id"]},
-    )
-    con.execute("""
-        CREATE OR REPLACE VIEW worry_input AS
-        SELECT k.*, NULL::INTEGER AS res,
-               CASE WHEN k.unit_id = '__unassigned__' THEN b.city_id ELSE u.parent_id END
-                   AS parent_id,
-               coalesce(u.population, 0) AS population, p.period_days
-        FROM unit_kpi_base k
-        CROSS JOIN build_params b
-        JOIN dim_period p USING (period_id)
-        LEFT JOIN units u ON u.unit_id = k.unit_id
-    """)
-    db.run_model(
-        con,
-        "marts/worry_scored",
-        {
-            **params,
-            "population_floor": POPULATION_FLOOR["unit"],
-            "min_requests": MIN_REQUESTS["unit"],
-        },
-        materialize="kpi_scored",
-    )
-    con.execute("""
-        CREATE TABLE wh.mart_unit_kpi AS
-        SELECT level, unit_id, parent_id, period_id, requests, closed, open, overdue,
-               overdue_open, closed_1d, closed_3d, rated, satisfied, dissatisfied, dispatched,
-               dispatched_district, dispatched_street, dispatched_community, reopened,
-               population, period_days,
-               closed / nullif(requests, 0)::DOUBLE AS completion_rate,
-               closed_1d / nullif(requests, 0)::DOUBLE AS closed_1d_share,
-               closed_3d / nullif(requests, 0)::DOUBLE AS closed_3d_share,
-               satisfied / nullif(rated, 0)::DOUBLE AS satisfaction_rate,
-               dispatched_district / nullif(dispatched, 0)::DOUBLE AS dispatch_district_share,
-               dispatched_street / nullif(dispatched, 0)::DOUBLE AS dispatch_street_share,
-               dispatched_community / nullif(dispatched, 0)::DOUBLE
-                   AS dispatch_community_share,
-               requests_per_10k_30d, backlog_share, dissatisfied_share, worry_index
-        FROM kpi_scored
-        ORDER BY level, parent_id, period_id, unit_id
-    """)
+    db.run_model(con, "marts/unit_worry_input", params, materialize="worry_input")
+    db.run_model(con, "marts/worry_scored", _worry_params(params, "unit"), materialize="kpi_scored")
+    db.run_model(con, "marts/mart_unit_kpi", materialize="wh.mart_unit_kpi")
+
+
+def _worry_params(params: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {
+        **params,
+        "population_floor": POPULATION_FLOOR[kind],
+        "min_requests": MIN_REQUESTS[kind],
+    }
 
 
 def _hex_marts(con: duckdb.DuckDBPyConnection, settings: Settings, params: dict[str, Any]) -> None:
     db.run_model(con, "marts/hex_base", params, materialize="hex_base")
     db.run_model(con, "marts/hex_population", params, materialize="hex_population")
-    con.execute("""
-        CREATE OR REPLACE VIEW worry_input AS
-        SELECT h.*, coalesce(hp.population, 0) AS population, p.period_days
-        FROM hex_base h
-        JOIN dim_period p USING (period_id)
-        LEFT JOIN hex_population hp USING (level, unit_id, cell)
-    """)
-    db.run_model(
-        con,
-        "marts/worry_scored",
-        {
-            **params,
-            "population_floor": POPULATION_FLOOR["hex"],
-            "min_requests": MIN_REQUESTS["hex"],
-        },
-        materialize="hex_scored",
-    )
-    con.execute("""
-        CREATE TABLE wh.mart_hex AS
-        SELECT level, unit_id, period_id, res, cell, requests, open, overdue, rated,
-               dissatisfied, child_id, population, requests_per_10k_30d, backlog_share,
-               dissatisfied_share, worry_index
-        FROM hex_scored
-        ORDER BY level, unit_id, period_id, cell
-    """)
+    db.run_model(con, "marts/hex_worry_input", materialize="worry_input")
+    db.run_model(con, "marts/worry_scored", _worry_params(params, "hex"), materialize="hex_scored")
+    db.run_model(con, "marts/mart_hex", materialize="wh.mart_hex")
     cells = con.execute("SELECT DISTINCT res, cell FROM wh.mart_hex ORDER BY res, cell").df()
     shapes = pd.DataFrame(
         {
@@ -249,7 +195,6 @@ def _dimensions(
     build_id: str,
     fingerprint: str,
 ) -> None:
-    lineage = con.execute("SELECT * FROM int_unit_lineage").df().set_index("grid_id")
     dim = pd.DataFrame(units.drop(columns="geometry"))
     parent = dict(zip(dim["unit_id"], dim["parent_id"], strict=True))
     level = dict(zip(dim["unit_id"], dim["level"], strict=True))
@@ -270,7 +215,6 @@ def _dimensions(
     dim["population"] = dim["population"].astype("int64")
     con.register("dim_unit_frame", dim)
     con.execute("CREATE TABLE wh.dim_unit AS SELECT * FROM dim_unit_frame ORDER BY unit_id")
-    del lineage
 
     shapes = []
     for lvl, tol in SIMPLIFY_DEG.items():
@@ -294,15 +238,7 @@ def _dimensions(
     con.register("period_frame", periods)
     con.execute("CREATE TABLE wh.dim_period AS SELECT * FROM period_frame ORDER BY sort_order")
 
-    con.execute("""
-        CREATE TABLE wh.dim_component AS
-        SELECT c.component_id, c.kind, c.owner, c.property_unit, c.maintainer, c.status,
-               c.installed_on, g.lng, g.lat, g.cell, g.geo_status, l.grid_id, l.community_id,
-               l.street_id, l.district_id
-        FROM stg_components c
-        LEFT JOIN int_component_geo g USING (component_id)
-        LEFT JOIN int_unit_lineage l ON l.grid_id = g.grid_id
-    """)
+    db.run_model(con, "marts/dim_component", materialize="wh.dim_component")
     ingest = json.loads(catalog.path(settings, "ingest_manifest").read_text(encoding="utf-8"))
     geo = json.loads(catalog.path(settings, "geoindex_manifest").read_text(encoding="utf-8"))
     quality = _quality_rows(ingest, geo)

@@ -117,13 +117,13 @@ def kpi_strip(kpis: Mapping[str, Any] | None, *, lang: Lang) -> html.Div:
         _card(
             t("kpi.closed_1d", lang),
             fmt_pct(k.get("closed_1d_share")),
-            t("kpi.closed_sub", lang),
+            t("kpi.closed_sub", lang, value=fmt_int(k.get("closed_1d") or 0)),
             key="closed_1d",
         ),
         _card(
             t("kpi.closed_3d", lang),
             fmt_pct(k.get("closed_3d_share")),
-            t("kpi.closed_sub", lang),
+            t("kpi.closed_sub", lang, value=fmt_int(k.get("closed_3d") or 0)),
             key="closed_3d",
         ),
         _card(

@@ -36,7 +36,7 @@ from pipelines.demo.taxonomy import event_types
 from pipelines.demo.timeline import demo_days
 
 MAX_REQUESTS = 50_000_000
-CHUNK = 2_000_000
+CHUNK = 1_000_000  # requests per chunk: bounds peak memory (~3 GB) at any size
 N_COMPONENTS = 80_000
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,6 +27,7 @@ from pipelines.sources.spec import (
     EVENT_COLUMNS,
     REQUEST_COLUMNS,
     SourceSpec,
+    TableSpec,
     load_spec,
 )
 from pipelines.sources.tables import register_map, register_raw
@@ -68,6 +70,28 @@ def _split(
     if rows_in != ok + sum(reasons.values()):
         raise ReconciliationError(f"{dataset}: {rows_in} in != {ok} + {sum(reasons.values())}")
     return {"rows_in": rows_in, "accepted": ok, "quarantined": reasons}
+
+
+def _stage_table(
+    con: duckdb.DuckDBPyConnection,
+    table: TableSpec,
+    root: Path,
+    dataset: str,
+    *,
+    required: tuple[str, ...],
+    params: dict[str, str],
+) -> dict[str, Any]:
+    """raw_<dataset> view -> staging/checked_<dataset> model -> stg_<dataset> + quarantine."""
+    register_raw(con, f"raw_{dataset}", table, root, required=required)
+    db.run_model(
+        con,
+        f"staging/checked_{dataset}",
+        {**params, "ts_format": table.timestamp_format},
+        materialize=f"checked_{dataset}",
+    )
+    result = _split(con, f"checked_{dataset}", dataset, f"stg_{dataset}")
+    con.execute(f"DROP TABLE checked_{dataset}")
+    return result
 
 
 def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
@@ -138,16 +162,11 @@ def _ingest_requests(
     params: dict[str, str],
     manifest: dict[str, Any],
 ) -> None:
-    register_raw(con, "raw_requests", spec.requests, spec.root, required=REQUEST_COLUMNS)
     register_map(con, "map_channel", spec.requests.maps.get("channels", {}))
-    db.run_model(
-        con,
-        "staging/checked_requests",
-        {**params, "ts_format": spec.requests.timestamp_format},
-        materialize="checked_requests",
+    requests = _stage_table(
+        con, spec.requests, spec.root, "requests", required=REQUEST_COLUMNS, params=params
     )
-    manifest["inputs"]["requests"] = _split(con, "checked_requests", "requests", "stg_requests")
-    manifest["inputs"]["requests"]["flagged"] = {
+    requests["flagged"] = {
         "unknown_channel": con.execute(
             "SELECT count(*) FROM stg_requests WHERE flag_unknown_channel"
         ).fetchall()[0][0],
@@ -156,22 +175,15 @@ def _ingest_requests(
             "ON c.code = r.event_type"
         ).fetchall()[0][0],
     }
+    manifest["inputs"]["requests"] = requests
     con.execute(
         "CREATE OR REPLACE TABLE accepted_request_ids AS SELECT request_id FROM stg_requests"
     )
-    register_raw(con, "raw_request_events", spec.events, spec.root, required=EVENT_COLUMNS)
     for key, table in (("events", "map_event"), ("levels", "map_level"), ("ratings", "map_rating")):
         register_map(con, table, spec.events.maps.get(key, {}))
-    db.run_model(
-        con,
-        "staging/checked_request_events",
-        {**params, "ts_format": spec.events.timestamp_format},
-        materialize="checked_request_events",
+    manifest["inputs"]["request_events"] = _stage_table(
+        con, spec.events, spec.root, "request_events", required=EVENT_COLUMNS, params=params
     )
-    manifest["inputs"]["request_events"] = _split(
-        con, "checked_request_events", "request_events", "stg_request_events"
-    )
-    con.execute("DROP TABLE checked_requests; DROP TABLE checked_request_events")
 
 
 def _ingest_components(
@@ -188,10 +200,13 @@ def _ingest_components(
             " source_file VARCHAR, source_row BIGINT)"
         )
     else:
-        register_raw(con, "raw_components", spec.components, spec.root, required=COMPONENT_COLUMNS)
-        db.run_model(con, "staging/checked_components", materialize="checked_components")
-        manifest["inputs"]["components"] = _split(
-            con, "checked_components", "components", "stg_components"
+        manifest["inputs"]["components"] = _stage_table(
+            con,
+            spec.components,
+            spec.root,
+            "components",
+            required=COMPONENT_COLUMNS,
+            params=params,
         )
     con.execute(
         "CREATE OR REPLACE TABLE accepted_component_ids AS SELECT component_id FROM stg_components"
@@ -203,13 +218,6 @@ def _ingest_components(
             " source_file VARCHAR, source_row BIGINT)"
         )
         return
-    register_raw(con, "raw_component_alarms", spec.alarms, spec.root, required=ALARM_COLUMNS)
-    db.run_model(
-        con,
-        "staging/checked_component_alarms",
-        {**params, "ts_format": spec.alarms.timestamp_format},
-        materialize="checked_alarms",
-    )
-    manifest["inputs"]["component_alarms"] = _split(
-        con, "checked_alarms", "component_alarms", "stg_component_alarms"
+    manifest["inputs"]["component_alarms"] = _stage_table(
+        con, spec.alarms, spec.root, "component_alarms", required=ALARM_COLUMNS, params=params
     )

@@ -267,6 +267,14 @@ def _quality_rows(ingest: dict[str, Any], geo: dict[str, Any]) -> pd.DataFrame:
                 rows.append(("ingest", f"boundary_{lvl}", "rows_in", s["rows_in"]))
                 rows.append(("ingest", f"boundary_{lvl}", "accepted", s["accepted"]))
                 rows.append(("ingest", f"boundary_{lvl}", "repaired", s["repaired"]))
+                rows.append(
+                    (
+                        "ingest",
+                        f"boundary_{lvl}",
+                        "invalid_edges_in_source",
+                        s["invalid_edges_in_source"],
+                    )
+                )
             continue
         rows.append(("ingest", dataset, "rows_in", info["rows_in"]))
         rows.append(("ingest", dataset, "accepted", info["accepted"]))

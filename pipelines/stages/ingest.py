@@ -120,10 +120,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
             "FROM rejected_units"
         )
     manifest["inputs"]["boundaries"] = b.stats
-    manifest["coverage_invalid_edges"] = {
-        lvl: boundaries.coverage_problems(b.units, lvl)
-        for lvl in ("district", "street", "community", "grid")
-    }
+    manifest["coverage_invalid_edges"] = {lvl: st["invalid_edges"] for lvl, st in b.stats.items()}
 
     cats = pd.read_csv(spec.root / spec.categories_file, dtype=str)
     con.register("categories_raw", cats)

@@ -101,3 +101,17 @@ def test_every_accepted_request_has_exactly_one_location_status(built_city, ware
     located = geo["int_request_geo"]["interior"] + geo["int_request_geo"]["exact"]
     assert unassigned == accepted - located
     assert unassigned > 0  # the demo plants points off the map and without coordinates
+
+
+def test_ingested_boundaries_of_every_level_form_a_clean_coverage(warehouse):
+    rows = dict(
+        warehouse.execute(
+            "SELECT dataset, count FROM quality WHERE item = 'coverage_invalid_edges'"
+        ).fetchall()
+    )
+    assert rows == {
+        "boundary_district": 0,
+        "boundary_street": 0,
+        "boundary_community": 0,
+        "boundary_grid": 0,
+    }

@@ -32,6 +32,7 @@ _DATASETS = (
     Dataset("stg_components", "02_staged", "components.parquet", "city components, WGS-84"),
     Dataset("stg_component_alarms", "02_staged", "component_alarms.parquet", "sensor alarms"),
     Dataset("quarantine", "02_staged", "quarantine.parquet", "rejected rows with reason codes"),
+    Dataset("transcoded", "02_staged", "transcoded", "UTF-8 copies of non-UTF-8 text sources"),
     Dataset("ingest_manifest", "02_staged", "ingest_manifest.json", "row accounting per input"),
     # intermediate: indexing and lifecycle
     Dataset("int_crosswalk", "03_intermediate", "crosswalk.parquet", "interior H3 cell -> grid"),

@@ -7,16 +7,26 @@ staging models are written once against canonical names for every source.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from pipelines.sources.encoding import EncodingProblem, codec_for, to_utf8
 from pipelines.sources.spec import SpecError, TableSpec
 
 
 def quote_ident(name: str) -> str:
     """Quote an SQL identifier (doubling embedded quotes)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class RawTable:
+    """What :func:`register_raw` read, and the files it had to quarantine whole."""
+
+    files: list[Path]
+    unreadable: dict[Path, str] = field(default_factory=dict)
 
 
 def register_raw(
@@ -26,31 +36,46 @@ def register_raw(
     root: Path,
     *,
     required: tuple[str, ...],
-) -> list[Path]:
+    work_dir: Path,
+) -> RawTable:
     """Create view ``view`` over the table's files, renamed to canonical columns.
 
     Every value is read as text (``VARCHAR``) so that staging, not the reader, decides what
-    is malformed; ``source_file`` and ``source_row`` say where each row came from.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files read.
+    is malformed; ``source_file`` (the original file, also for transcoded ones) and
+    ``source_row`` say where each row came from. Text files in another encoding than UTF-8
+    are transcoded into ``work_dir`` first (:mod:`pipelines.sources.encoding`); a file that
+    does not decode is left out and reported in ``RawTable.unreadable``.
 
     Raises
     ------
     SpecError
-        When a required column is absent from the files, or the encoding is unsupported.
+        When a required column is absent, the encoding is unknown, the files have an
+        unsupported suffix, or no file could be read at all.
     """
     files = spec.paths(root)
-    names = [str(f) for f in files]
-    if spec.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
-        raise SpecError(f"{view}: encoding {spec.encoding!r} is not supported yet; use UTF-8")
     suffixes = {f.suffix.lower() for f in files}
+    unreadable: dict[Path, str] = {}
+    originals: dict[str, str] = {}
     if suffixes <= {".parquet"}:
+        names = [str(f) for f in files]
         rel = con.read_parquet(names, filename=True, file_row_number=True, union_by_name=True)
         row = "file_row_number"
     elif suffixes <= {".csv", ".txt"}:
+        try:
+            codec_for(spec.encoding)
+        except ValueError as exc:
+            raise SpecError(f"{view}: {exc}") from exc
+        names = []
+        for f in files:
+            try:
+                utf8 = to_utf8(f, spec.encoding, work_dir).utf8
+            except EncodingProblem as exc:
+                unreadable[f] = str(exc)
+                continue
+            names.append(str(utf8))
+            originals[str(utf8)] = str(f)
+        if not names:
+            raise SpecError(f"{view}: no file decodes as {spec.encoding}: {unreadable}")
         # read_csv takes a list of files too; the stub says one path only
         rel = con.read_csv(names, header=True, all_varchar=True, filename=True)  # type: ignore[arg-type]
         row = None
@@ -68,9 +93,20 @@ def register_raw(
         for canon, src in spec.columns.items()
     ]
     exprs.append("filename AS source_file")
-    exprs.append(f"{row} AS source_row" if row else "row_number() OVER () - 1 AS source_row")
-    rel.project(", ".join(exprs)).create_view(view, replace=True)
-    return files
+    exprs.append(
+        f"{row} AS source_row"
+        if row
+        else "row_number() OVER (PARTITION BY filename) - 1 AS source_row"
+    )
+    rel.project(", ".join(exprs)).create_view(f"{view}__read", replace=True)
+    register_map(con, f"{view}__files", originals)
+    con.execute(
+        f"CREATE OR REPLACE VIEW {quote_ident(view)} AS "
+        f"SELECT r.* REPLACE (coalesce(m.value, r.source_file) AS source_file) "
+        f"FROM {quote_ident(view + '__read')} AS r "
+        f"LEFT JOIN {quote_ident(view + '__files')} AS m ON m.source_value = r.source_file"
+    )
+    return RawTable(files=[f for f in files if f not in unreadable], unreadable=unreadable)
 
 
 def register_map(con: duckdb.DuckDBPyConnection, name: str, mapping: dict[str, str]) -> None:

@@ -80,9 +80,16 @@ def _stage_table(
     *,
     required: tuple[str, ...],
     params: dict[str, str],
+    work_dir: Path,
 ) -> dict[str, Any]:
     """raw_<dataset> view -> staging/checked_<dataset> model -> stg_<dataset> + quarantine."""
-    register_raw(con, f"raw_{dataset}", table, root, required=required)
+    raw = register_raw(con, f"raw_{dataset}", table, root, required=required, work_dir=work_dir)
+    for file, problem in raw.unreadable.items():
+        # A file that does not decode is quarantined whole (source_row -1), never guessed.
+        con.execute(
+            "INSERT INTO quarantine VALUES (?, ?, -1, 'ENCODING_ERROR', ?)",
+            [dataset, str(file), json.dumps({"error": problem}, ensure_ascii=False)],
+        )
     db.run_model(
         con,
         f"staging/checked_{dataset}",
@@ -91,6 +98,8 @@ def _stage_table(
     )
     result = _split(con, f"checked_{dataset}", dataset, f"stg_{dataset}")
     con.execute(f"DROP TABLE checked_{dataset}")
+    if raw.unreadable:
+        result["files_quarantined"] = {str(f): p for f, p in raw.unreadable.items()}
     return result
 
 
@@ -135,8 +144,9 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     }
 
     params = {"tz": spec.timezone}
-    _ingest_requests(con, spec, params, manifest)
-    _ingest_components(con, spec, params, manifest)
+    work_dir = catalog.path(settings, "transcoded")
+    _ingest_requests(con, spec, params, manifest, work_dir)
+    _ingest_components(con, spec, params, manifest, work_dir)
 
     for name in (
         "stg_categories",
@@ -158,10 +168,17 @@ def _ingest_requests(
     spec: SourceSpec,
     params: dict[str, str],
     manifest: dict[str, Any],
+    work_dir: Path,
 ) -> None:
     register_map(con, "map_channel", spec.requests.maps.get("channels", {}))
     requests = _stage_table(
-        con, spec.requests, spec.root, "requests", required=REQUEST_COLUMNS, params=params
+        con,
+        spec.requests,
+        spec.root,
+        "requests",
+        required=REQUEST_COLUMNS,
+        params=params,
+        work_dir=work_dir,
     )
     requests["flagged"] = {
         "unknown_channel": con.execute(
@@ -179,7 +196,13 @@ def _ingest_requests(
     for key, table in (("events", "map_event"), ("levels", "map_level"), ("ratings", "map_rating")):
         register_map(con, table, spec.events.maps.get(key, {}))
     manifest["inputs"]["request_events"] = _stage_table(
-        con, spec.events, spec.root, "request_events", required=EVENT_COLUMNS, params=params
+        con,
+        spec.events,
+        spec.root,
+        "request_events",
+        required=EVENT_COLUMNS,
+        params=params,
+        work_dir=work_dir,
     )
 
 
@@ -188,6 +211,7 @@ def _ingest_components(
     spec: SourceSpec,
     params: dict[str, str],
     manifest: dict[str, Any],
+    work_dir: Path,
 ) -> None:
     if spec.components is None:
         con.execute(
@@ -204,6 +228,7 @@ def _ingest_components(
             "components",
             required=COMPONENT_COLUMNS,
             params=params,
+            work_dir=work_dir,
         )
     con.execute(
         "CREATE OR REPLACE TABLE accepted_component_ids AS SELECT component_id FROM stg_components"
@@ -216,5 +241,11 @@ def _ingest_components(
         )
         return
     manifest["inputs"]["component_alarms"] = _stage_table(
-        con, spec.alarms, spec.root, "component_alarms", required=ALARM_COLUMNS, params=params
+        con,
+        spec.alarms,
+        spec.root,
+        "component_alarms",
+        required=ALARM_COLUMNS,
+        params=params,
+        work_dir=work_dir,
     )

@@ -158,3 +158,38 @@ def test_a_spec_without_a_datum_is_refused(tmp_path: Path):
 def test_a_missing_spec_says_how_to_make_the_demo(tmp_path: Path):
     with pytest.raises(SpecError, match="yiwang demo"):
         load_spec(tmp_path / "nope.toml")
+
+
+def test_a_gbk_component_register_is_read_and_an_undecodable_file_is_quarantined_whole(
+    built_city, tmp_path
+):
+    raw = tmp_path / "01_raw" / "demo"
+    shutil.copytree(catalog.raw_dir(built_city), raw)
+    csv = raw / "components" / "components.csv"
+    text = csv.read_text(encoding="utf-8")
+    csv.unlink()
+    (raw / "components" / "components_gbk.csv").write_bytes(text.encode("gbk"))
+    header = text.splitlines()[0]
+    bad = (header + "\n").encode("gbk") + "BJX1,井盖,114.0,22.5\n".encode("gbk") + b"\xff\n"
+    (raw / "components" / "components_broken.csv").write_bytes(bad)
+    spec = raw / "source.toml"
+    spec.write_text(
+        spec.read_text(encoding="utf-8")
+        .replace('file = "components/components.csv"', 'files = "components/components_*.csv"')
+        .replace('encoding = "utf-8"', 'encoding = "gbk"'),
+        encoding="utf-8",
+    )
+    settings = Settings.from_env(environ={}, data_dir=tmp_path, memory_limit="1GB")
+    run_all(settings, until="ingest")
+    got = manifest(settings)["inputs"]["components"]
+    base = manifest(built_city)["inputs"]["components"]
+    assert got["accepted"] == base["accepted"]
+    assert list(got["files_quarantined"]) == [str(raw / "components" / "components_broken.csv")]
+    rows = duckdb.sql(
+        f"SELECT reason, source_row, source_file FROM "
+        f"read_parquet('{catalog.path(settings, 'quarantine')}') WHERE dataset = 'components'"
+    ).fetchall()
+    assert rows == [("ENCODING_ERROR", -1, str(raw / "components" / "components_broken.csv"))]
+    staged = catalog.path(settings, "stg_components")
+    files = duckdb.sql(f"SELECT DISTINCT source_file FROM read_parquet('{staged}')").fetchall()
+    assert files == [(str(raw / "components" / "components_gbk.csv"),)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import duckdb
 import pytest
 
 from pipelines import catalog
@@ -54,11 +55,28 @@ def test_a_build_that_does_not_reconcile_is_not_published(city_copy, monkeypatch
     assert len(leftovers) == 1  # kept for inspection, removed by the next publish
 
 
-def test_a_rebuild_publishes_a_new_build_and_prunes_old_ones(city_copy):
+def state_hash(settings: Settings) -> dict[str, str]:
+    """Order-independent content hash of every served table except the build's metadata."""
+    name, _ = served(settings)
+    path = catalog.path(settings, "warehouse_builds") / f"{name}.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        return {
+            t: con.execute(
+                f"SELECT md5(string_agg(x::VARCHAR, '|' ORDER BY x::VARCHAR)) FROM {t} AS x"
+            ).fetchall()[0][0]
+            for t in sorted(tables)
+            if t != "meta"
+        }
+
+
+def test_a_rebuild_of_the_same_inputs_publishes_an_identical_warehouse(city_copy):
     first, _ = served(city_copy)
+    before = state_hash(city_copy)
     run_all(city_copy)
     second, exists = served(city_copy)
     assert exists and second != first
+    assert state_hash(city_copy) == before
     run_all(city_copy)
     builds = sorted(p.stem for p in catalog.path(city_copy, "warehouse_builds").glob("*.duckdb"))
     assert len(builds) == city_copy.keep_builds

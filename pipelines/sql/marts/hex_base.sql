@@ -1,27 +1,44 @@
 -- Counts per period, cockpit level, unit and H3 cell at that level's resolution, from the
 -- unit's own points only (a cell on a boundary is split between units, never clipped).
--- child_id is the child unit holding most of the cell's requests: clicking the hex drills
--- there. Inputs: int_request_periods, int_request_units.
+-- child_id is the child unit holding most of the cell's requests (ties: the smallest id),
+-- so clicking the hex drills there. Inputs: int_request_periods, int_request_units.
 with requests as (
     select * from int_request_periods where grid_id is not null
 ),
 
-final as (
+per_child as (
     select
         u.level,
         u.unit_id,
         p.period_id,
         u.res,
         h3_parent(p.cell, u.res) as cell,
+        u.child_id,
         count(*) as requests,
         count(*) filter (where not p.is_closed) as open,
         count(*) filter (where p.is_overdue) as overdue,
         count(p.rating) as rated,
-        count(*) filter (where p.rating = 'dissatisfied') as dissatisfied,
-        mode(u.child_id) as child_id
+        count(*) filter (where p.rating = 'dissatisfied') as dissatisfied
     from requests as p
     inner join int_request_units as u on u.request_id = p.request_id
-    group by u.level, u.unit_id, p.period_id, u.res, h3_parent(p.cell, u.res)
+    group by u.level, u.unit_id, p.period_id, u.res, h3_parent(p.cell, u.res), u.child_id
+),
+
+final as (
+    select
+        level,
+        unit_id,
+        period_id,
+        res,
+        cell,
+        sum(requests)::bigint as requests,
+        sum(open)::bigint as open,
+        sum(overdue)::bigint as overdue,
+        sum(rated)::bigint as rated,
+        sum(dissatisfied)::bigint as dissatisfied,
+        arg_min(child_id, {'n': -requests, 'id': child_id}) as child_id
+    from per_child
+    group by level, unit_id, period_id, res, cell
 )
 
 select * from final

@@ -21,6 +21,6 @@ per_level as (
     select 'community', community_id, h3_parent(cell, $res_community), population from cells
 )
 
-select level, unit_id, cell, sum(population) as population
+select level, unit_id, cell, round(sum(population), 2) as population
 from per_level
 group by level, unit_id, cell

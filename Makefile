@@ -51,12 +51,16 @@ format: venv
 bench: venv
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-# Re-pin every installed distribution into requirements.lock.
-lock: venv
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^yiwang' > requirements.lock.tmp
+# Re-resolve pyproject.toml's dependencies in a throw-away venv (without the old pins, so a
+# changed pin can win) and write every resolved version into requirements.lock.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
 	{ echo "# Pinned versions of every dependency (runtime + dev). Regenerate with: make lock"; \
-	  cat requirements.lock.tmp; } > requirements.lock
-	rm -f requirements.lock.tmp
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^yiwang'; } > requirements.lock
+	rm -rf .lock-venv
 
 # Remove the environment and caches (never data/).
 clean:

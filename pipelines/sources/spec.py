@@ -6,10 +6,12 @@ or misspelled key fails before any data is read, with a message naming the key.
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.coords import COORD_SYSTEMS, CoordSys
 
@@ -44,6 +46,7 @@ class SourceSpec:
     root: Path
     name: str
     timezone: str
+    earliest_timestamp: str
     city_id: str
     city_name: str
     city_name_en: str
@@ -100,6 +103,24 @@ def _table(
     )
 
 
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SpecError(
+            f"[source] timezone = {name!r} is not an IANA zone such as 'Asia/Shanghai'"
+        ) from exc
+    return name
+
+
+def _iso_day(text: str) -> str:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise SpecError(f"[source] earliest_timestamp = {text!r} is not a YYYY-MM-DD day") from exc
+    return text
+
+
 def load_spec(file: Path) -> SourceSpec:
     """Read and validate a source spec.
 
@@ -141,7 +162,8 @@ def load_spec(file: Path) -> SourceSpec:
     return SourceSpec(
         root=file.parent,
         name=str(_get(doc, "source.name")),
-        timezone=str(_get(doc, "source.timezone")),
+        timezone=_timezone(str(_get(doc, "source.timezone"))),
+        earliest_timestamp=_iso_day(str(doc["source"].get("earliest_timestamp", "2000-01-01"))),
         city_id=str(_get(doc, "source.city_id")),
         city_name=str(_get(doc, "source.city_name")),
         city_name_en=str(doc["source"].get("city_name_en", _get(doc, "source.city_name"))),

@@ -10,10 +10,12 @@ for each input ``rows_in = accepted + quarantined`` is checked before anything i
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -79,7 +81,7 @@ def _stage_table(
     dataset: str,
     *,
     required: tuple[str, ...],
-    params: dict[str, str],
+    params: dict[str, Any],
     work_dir: Path,
 ) -> dict[str, Any]:
     """raw_<dataset> view -> staging/checked_<dataset> model -> stg_<dataset> + quarantine."""
@@ -143,7 +145,14 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         "quarantined": {},
     }
 
-    params = {"tz": spec.timezone}
+    # Timestamps after the ingest time (plus 10 minutes of clock skew, in the SQL) or
+    # before the source's earliest plausible day are quarantined, not trusted.
+    now_local = dt.datetime.now(ZoneInfo(spec.timezone)).replace(tzinfo=None, microsecond=0)
+    params: dict[str, Any] = {
+        "tz": spec.timezone,
+        "now_local": now_local,
+        "earliest_local": dt.datetime.fromisoformat(spec.earliest_timestamp),
+    }
     work_dir = catalog.path(settings, "transcoded")
     _ingest_requests(con, spec, params, manifest, work_dir)
     _ingest_components(con, spec, params, manifest, work_dir)
@@ -166,7 +175,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
 def _ingest_requests(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
-    params: dict[str, str],
+    params: dict[str, Any],
     manifest: dict[str, Any],
     work_dir: Path,
 ) -> None:
@@ -209,7 +218,7 @@ def _ingest_requests(
 def _ingest_components(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
-    params: dict[str, str],
+    params: dict[str, Any],
     manifest: dict[str, Any],
     work_dir: Path,
 ) -> None:

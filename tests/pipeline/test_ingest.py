@@ -33,6 +33,10 @@ def corrupted(built_city: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         {**good, "工单编号": "NULL-ISLAND", "经度": 0.0, "纬度": 0.0},
         {**good, "工单编号": "LAT-91", "纬度": 91.0},
         {**good, "工单编号": "UNKNOWN-TYPE", "事项编码": "99.99.99.9"},
+        {**good, "工单编号": "DUP-FIRST-BAD", "受理时间": "not a time"},
+        {**good, "工单编号": "DUP-FIRST-BAD"},  # the usable second copy must win
+        {**good, "工单编号": "FUTURE", "受理时间": "2099-01-01 00:00:00"},
+        {**good, "工单编号": "EPOCH", "受理时间": "1970-01-01 08:00:00"},
     ]
     pd.DataFrame(bad).to_parquet(raw / "requests" / "requests_999.parquet", index=False)
     events = pd.DataFrame(
@@ -92,9 +96,20 @@ def manifest(settings: Settings) -> dict:
 def test_bad_requests_are_quarantined_with_their_reason(corrupted, built_city):
     got = manifest(corrupted)["inputs"]["requests"]
     base = manifest(built_city)["inputs"]["requests"]
-    assert got["rows_in"] == base["rows_in"] + 8
-    assert got["quarantined"] == {"BAD_TIMESTAMP": 1, "DUPLICATE_ID": 1, "MISSING_ID": 1}
-    assert got["accepted"] == base["accepted"] + 5
+    assert got["rows_in"] == base["rows_in"] + 12
+    assert got["quarantined"] == {
+        "BAD_TIMESTAMP": 2,
+        "DUPLICATE_ID": 1,
+        "FUTURE_TIMESTAMP": 1,
+        "MISSING_ID": 1,
+        "SENTINEL_TIMESTAMP": 1,
+    }
+    assert got["accepted"] == base["accepted"] + 6
+    kept = duckdb.sql(
+        f"SELECT source_row FROM read_parquet('{catalog.path(corrupted, 'stg_requests')}') "
+        "WHERE request_id = 'DUP-FIRST-BAD'"
+    ).fetchall()
+    assert kept == [(9,)]  # the second, usable copy
     assert got["flagged"]["unknown_channel"] == 1
     assert got["flagged"]["unknown_event_type"] == 1
 
@@ -105,8 +120,15 @@ def test_quarantine_keeps_the_raw_row_and_where_it_came_from(corrupted):
         f"FROM read_parquet('{catalog.path(corrupted, 'quarantine')}') "
         "WHERE dataset = 'requests' ORDER BY reason"
     ).fetchall()
-    assert [r[1] for r in rows] == ["BAD_TIMESTAMP", "DUPLICATE_ID", "MISSING_ID"]
-    bad_ts = rows[0]
+    assert [r[1] for r in rows] == [
+        "BAD_TIMESTAMP",
+        "BAD_TIMESTAMP",
+        "DUPLICATE_ID",
+        "FUTURE_TIMESTAMP",
+        "MISSING_ID",
+        "SENTINEL_TIMESTAMP",
+    ]
+    bad_ts = min(rows[:2], key=lambda r: r[3])
     assert bad_ts[2].endswith("requests_999.parquet") and bad_ts[3] == 2
     assert "2026-13-45 25:61:00" in bad_ts[4]
 
@@ -193,3 +215,11 @@ def test_a_gbk_component_register_is_read_and_an_undecodable_file_is_quarantined
     staged = catalog.path(settings, "stg_components")
     files = duckdb.sql(f"SELECT DISTINCT source_file FROM read_parquet('{staged}')").fetchall()
     assert files == [(str(raw / "components" / "components_gbk.csv"),)]
+
+
+def test_a_spec_with_an_unknown_time_zone_names_the_fix(built_city, tmp_path: Path):
+    spec = tmp_path / "source.toml"
+    text = (catalog.raw_dir(built_city) / "source.toml").read_text(encoding="utf-8")
+    spec.write_text(text.replace('"Asia/Shanghai"', '"Beijing Time"'), encoding="utf-8")
+    with pytest.raises(SpecError, match="IANA zone"):
+        load_spec(spec)

@@ -1,5 +1,5 @@
 -- Type and check sensor alarms. Inputs: raw_component_alarms, stg_components_ids.
--- Params: $ts_format, $tz.
+-- Params: $ts_format, $tz, $now_local, $earliest_local.
 with source as (
     select * from raw_component_alarms
 ),
@@ -21,6 +21,8 @@ select
     case
         when t.component_id is null then 'MISSING_ID'
         when t.ts_local is null then 'BAD_TIMESTAMP'
+        when t.ts_local < $earliest_local then 'SENTINEL_TIMESTAMP'
+        when t.ts_local > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'
         when c.component_id is null then 'ORPHAN_ALARM'
     end as reject_reason
 from typed as t

@@ -1,5 +1,5 @@
 -- Type and check lifecycle events. Inputs: raw_request_events, map_event, map_level,
--- map_rating, accepted_request_ids. Params: $ts_format, $tz.
+-- map_rating, accepted_request_ids. Params: $ts_format, $tz, $now_local, $earliest_local.
 with source as (
     select * from raw_request_events
 ),
@@ -34,6 +34,8 @@ final as (
             when t.request_id is null then 'MISSING_ID'
             when e.value is null then 'UNKNOWN_EVENT'
             when t.ts_local is null then 'BAD_TIMESTAMP'
+            when t.ts_local < $earliest_local then 'SENTINEL_TIMESTAMP'
+            when t.ts_local > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'
             when a.request_id is null then 'ORPHAN_EVENT'
             when e.value = 'rated' and r.value is null then 'UNKNOWN_RATING'
         end as reject_reason,

@@ -1,5 +1,6 @@
 -- Type and check raw requests. One row out per row in; reject_reason is NULL when accepted.
--- Inputs: raw_requests (canonical VARCHAR columns), map_channel. Params: $ts_format, $tz.
+-- Inputs: raw_requests (canonical VARCHAR columns), map_channel. Params: $ts_format, $tz,
+-- $now_local (ingest time in the source's zone), $earliest_local (older means a sentinel).
 with source as (
     select * from raw_requests
 ),
@@ -24,8 +25,10 @@ typed as (
 ranked as (
     select
         *,
+        -- the first usable copy wins: a broken first copy must not shadow a good second one
         row_number() over (
-            partition by request_id order by source_file, source_row
+            partition by request_id
+            order by created_local is null, source_file, source_row
         ) as copy_number
     from typed
 ),
@@ -49,6 +52,8 @@ final as (
         case
             when r.request_id is null then 'MISSING_ID'
             when r.created_local is null then 'BAD_TIMESTAMP'
+            when r.created_local < $earliest_local then 'SENTINEL_TIMESTAMP'
+            when r.created_local > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'
             when r.copy_number > 1 then 'DUPLICATE_ID'
         end as reject_reason,
         m.value is null as flag_unknown_channel

@@ -9,6 +9,10 @@
 - ``exact``: the cell straddles a boundary, so the point was tested against the polygons;
   a point on a shared edge goes to the smallest grid id, deterministically.
 - ``outside``: in no grid (the sea, a neighbouring city). Counted as unassigned, never dropped.
+
+A point outside the city's extent whose swapped coordinates fall inside it had its axes
+swapped at the source (lat in the lng column): it is swapped back and flagged
+``axis_swapped``, then located like any other point.
 """
 
 from __future__ import annotations
@@ -79,18 +83,26 @@ def locate(
     coord_sys: CoordSys,
     crosswalk: Crosswalk,
     tree: shapely.STRtree,
+    extent: tuple[float, float, float, float] | None = None,
 ) -> pd.DataFrame:
     """Validate, convert and assign points; see the module docstring for the statuses.
+
+    ``extent`` (min lng, min lat, max lng, max lat, in the source's datum, generously
+    buffered) enables the swapped-axes repair.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``lng``, ``lat`` (WGS-84, NaN without a location), ``cell`` (0 without a
-        location), ``grid_index`` (-1 when unassigned) and ``geo_status``.
+        location), ``grid_index`` (-1 when unassigned), ``geo_status`` and ``axis_swapped``.
     """
     x = np.asarray(lng_src, dtype=np.float64)
     y = np.asarray(lat_src, dtype=np.float64)
     n = len(x)
+    swapped = np.zeros(n, dtype=bool)
+    if extent is not None:
+        swapped = ~_inside(extent, x, y) & _inside(extent, y, x)
+        x, y = np.where(swapped, y, x), np.where(swapped, x, y)
     status = np.full(n, "outside", dtype=object)
     missing = ~(np.isfinite(x) & np.isfinite(y))
     null_island = ~missing & (np.abs(x) < 1e-6) & (np.abs(y) < 1e-6)
@@ -123,5 +135,21 @@ def locate(
             grid[todo[q_in[first]]] = q_tree[first]
             status[todo[q_in[first]]] = "exact"
     return pd.DataFrame(
-        {"lng": lng, "lat": lat, "cell": cell, "grid_index": grid, "geo_status": status}
+        {
+            "lng": lng,
+            "lat": lat,
+            "cell": cell,
+            "grid_index": grid,
+            "geo_status": status,
+            "axis_swapped": swapped,
+        }
     )
+
+
+def _inside(
+    extent: tuple[float, float, float, float],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+) -> npt.NDArray[np.bool_]:
+    minx, miny, maxx, maxy = extent
+    return (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)

@@ -285,6 +285,8 @@ def _quality_rows(ingest: dict[str, Any], geo: dict[str, Any]) -> pd.DataFrame:
     for dataset in ("int_request_geo", "int_component_geo"):
         for status, n in geo.get(dataset, {}).items():
             rows.append(("geoindex", dataset, f"geo_status:{status}", n))
+        for flag, n in geo.get(f"{dataset}_flags", {}).items():
+            rows.append(("geoindex", dataset, f"flag:{flag}", n))
     for lvl, n in ingest.get("coverage_invalid_edges", {}).items():
         rows.append(("ingest", f"boundary_{lvl}", "coverage_invalid_edges", n))
     return pd.DataFrame(rows, columns=["stage", "dataset", "item", "count"])

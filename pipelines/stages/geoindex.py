@@ -30,6 +30,7 @@ from pipelines.sources.spec import load_spec
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 2_000_000
+EXTENT_BUFFER_DEG = 0.1
 
 
 def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
@@ -41,6 +42,14 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     geoms = np.asarray(grids.geometry.values, dtype=object)
     crosswalk = _crosswalk(settings, geoms, grid_ids)
     tree = shapely.STRtree(geoms)
+    # The city's extent, buffered by ~10 km (more than any datum offset), for axis-swap repair.
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    extent = (
+        minx - EXTENT_BUFFER_DEG,
+        miny - EXTENT_BUFFER_DEG,
+        maxx + EXTENT_BUFFER_DEG,
+        maxy + EXTENT_BUFFER_DEG,
+    )
     report: dict[str, Any] = {"crosswalk_cells": len(crosswalk.cells), "res": crosswalk.res}
     for name, source, key, coord_sys in (
         ("int_request_geo", "stg_requests", "request_id", spec.requests.coord_sys),
@@ -51,8 +60,8 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
             spec.components.coord_sys if spec.components else "WGS84",
         ),
     ):
-        report[name] = _locate_table(
-            con, settings, source, name, key, coord_sys, crosswalk, tree, grid_ids
+        report[name], report[f"{name}_flags"] = _locate_table(
+            con, settings, source, name, key, coord_sys, crosswalk, tree, grid_ids, extent
         )
     report["population_cells"] = _cell_population(settings, units)
     catalog.path(settings, "geoindex_manifest").write_text(
@@ -98,7 +107,8 @@ def _locate_table(
     crosswalk: geo.Crosswalk,
     tree: shapely.STRtree,
     grid_ids: np.ndarray,
-) -> dict[str, int]:
+    extent: tuple[float, float, float, float],
+) -> tuple[dict[str, int], dict[str, int]]:
     src = catalog.path(settings, source)
     out = catalog.path(settings, out_name)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +116,7 @@ def _locate_table(
     rel = con.read_parquet(str(src)).select(key, "lng_src", "lat_src")
     reader = rel.to_arrow_reader(BATCH_ROWS)
     counts: dict[str, int] = dict.fromkeys(geo.GEO_STATUSES, 0)
+    flags = {"axis_swapped": 0}
     schema = pa.schema(
         [
             (key, pa.string()),
@@ -114,6 +125,7 @@ def _locate_table(
             ("cell", pa.int64()),
             ("grid_id", pa.string()),
             ("geo_status", pa.string()),
+            ("axis_swapped", pa.bool_()),
         ]
     )
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
@@ -126,11 +138,13 @@ def _locate_table(
                 coord_sys=coord_sys,  # type: ignore[arg-type]
                 crosswalk=crosswalk,
                 tree=tree,
+                extent=extent,
             )
             gi = located["grid_index"].to_numpy()
             grid = np.where(gi >= 0, grid_ids[np.maximum(gi, 0)], None)
             for status, n in located["geo_status"].value_counts().items():
                 counts[str(status)] += int(n)
+            flags["axis_swapped"] += int(located["axis_swapped"].sum())
             writer.write_table(
                 pa.table(
                     {
@@ -140,12 +154,13 @@ def _locate_table(
                         "cell": located["cell"].to_numpy(),
                         "grid_id": pa.array(grid, pa.string()),
                         "geo_status": pa.array(located["geo_status"].to_numpy(), pa.string()),
+                        "axis_swapped": pa.array(located["axis_swapped"].to_numpy(), pa.bool_()),
                     },
                     schema=schema,
                 )
             )
     tmp.replace(out)
-    return counts
+    return counts, flags
 
 
 def _cell_population(settings: Settings, units: gpd.GeoDataFrame) -> int:

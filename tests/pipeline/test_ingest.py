@@ -37,6 +37,7 @@ def corrupted(built_city: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         {**good, "工单编号": "DUP-FIRST-BAD"},  # the usable second copy must win
         {**good, "工单编号": "FUTURE", "受理时间": "2099-01-01 00:00:00"},
         {**good, "工单编号": "EPOCH", "受理时间": "1970-01-01 08:00:00"},
+        {**good, "工单编号": "SWAPPED", "经度": good["纬度"], "纬度": good["经度"]},
     ]
     pd.DataFrame(bad).to_parquet(raw / "requests" / "requests_999.parquet", index=False)
     events = pd.DataFrame(
@@ -96,7 +97,7 @@ def manifest(settings: Settings) -> dict:
 def test_bad_requests_are_quarantined_with_their_reason(corrupted, built_city):
     got = manifest(corrupted)["inputs"]["requests"]
     base = manifest(built_city)["inputs"]["requests"]
-    assert got["rows_in"] == base["rows_in"] + 12
+    assert got["rows_in"] == base["rows_in"] + 13
     assert got["quarantined"] == {
         "BAD_TIMESTAMP": 2,
         "DUPLICATE_ID": 1,
@@ -104,7 +105,7 @@ def test_bad_requests_are_quarantined_with_their_reason(corrupted, built_city):
         "MISSING_ID": 1,
         "SENTINEL_TIMESTAMP": 1,
     }
-    assert got["accepted"] == base["accepted"] + 6
+    assert got["accepted"] == base["accepted"] + 7
     kept = duckdb.sql(
         f"SELECT source_row FROM read_parquet('{catalog.path(corrupted, 'stg_requests')}') "
         "WHERE request_id = 'DUP-FIRST-BAD'"
@@ -223,3 +224,16 @@ def test_a_spec_with_an_unknown_time_zone_names_the_fix(built_city, tmp_path: Pa
     spec.write_text(text.replace('"Asia/Shanghai"', '"Beijing Time"'), encoding="utf-8")
     with pytest.raises(SpecError, match="IANA zone"):
         load_spec(spec)
+
+
+def test_swapped_coordinates_are_repaired_and_land_where_the_original_does(corrupted):
+    rows = {
+        rid: (grid, swapped)
+        for rid, grid, swapped in duckdb.sql(
+            f"SELECT request_id, grid_id, axis_swapped FROM "
+            f"read_parquet('{catalog.path(corrupted, 'int_request_geo')}') "
+            "WHERE request_id IN ('SWAPPED', 'NEW-CHANNEL')"
+        ).fetchall()
+    }
+    assert rows["NEW-CHANNEL"][0] is not None and rows["NEW-CHANNEL"][1] is False
+    assert rows["SWAPPED"] == (rows["NEW-CHANNEL"][0], True)

@@ -97,3 +97,15 @@ def test_overlapping_polygons_are_refused():
     overlapping = np.array([WEST, shapely.buffer(WEST, 0.001)], dtype=object)
     with pytest.raises(ValueError, match="overlapping"):
         geo.build_crosswalk(overlapping, 10)
+
+
+def test_swapped_axes_inside_the_city_are_repaired_and_flagged(crosswalk):
+    extent = (113.9, 22.4, 114.2, 22.7)
+    lng = np.array([22.510, 114.010, 40.0])  # swapped; normal; swapped but far away
+    lat = np.array([114.010, 22.510, 116.0])
+    located = geo.locate(
+        lng, lat, coord_sys="WGS84", crosswalk=crosswalk, tree=shapely.STRtree(GRIDS), extent=extent
+    )
+    assert located["axis_swapped"].tolist() == [True, False, False]
+    assert located["grid_index"].tolist() == [0, 0, -1]
+    assert located["geo_status"].tolist()[2] == "out_of_range"

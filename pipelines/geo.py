@@ -12,7 +12,9 @@
 
 A point outside the city's extent whose swapped coordinates fall inside it had its axes
 swapped at the source (lat in the lng column): it is swapped back and flagged
-``axis_swapped``, then located like any other point.
+``axis_swapped``, then located like any other point. A point given with three decimals or
+fewer (about 100 m) is flagged ``low_precision``: it is still assigned, but it can make a
+false hotspot where a geocoder fell back to a rounded or central point.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import shapely
 from pipelines import h3index
 from pipelines.coords import CoordSys, to_wgs84
 
+#: Coordinates that are whole multiples of this are "three decimals or fewer".
+LOW_PRECISION_STEP = 1e-3
 #: Polygons are shrunk by this much (about 0.2 m) before full-containment cell covers, so
 #: that the planar-vs-geodesic difference of cell edges can never misassign a point.
 MARGIN_DEG = 2e-6
@@ -94,7 +98,8 @@ def locate(
     -------
     pandas.DataFrame
         Columns ``lng``, ``lat`` (WGS-84, NaN without a location), ``cell`` (0 without a
-        location), ``grid_index`` (-1 when unassigned), ``geo_status`` and ``axis_swapped``.
+        location), ``grid_index`` (-1 when unassigned), ``geo_status``, ``axis_swapped`` and
+        ``low_precision``.
     """
     x = np.asarray(lng_src, dtype=np.float64)
     y = np.asarray(lat_src, dtype=np.float64)
@@ -142,6 +147,9 @@ def locate(
             "grid_index": grid,
             "geo_status": status,
             "axis_swapped": swapped,
+            "low_precision": ok
+            & _is_multiple(x, LOW_PRECISION_STEP)
+            & _is_multiple(y, LOW_PRECISION_STEP),
         }
     )
 
@@ -153,3 +161,8 @@ def _inside(
 ) -> npt.NDArray[np.bool_]:
     minx, miny, maxx, maxy = extent
     return (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+
+
+def _is_multiple(values: npt.NDArray[np.float64], step: float) -> npt.NDArray[np.bool_]:
+    scaled = values / step
+    return np.isfinite(scaled) & (np.abs(scaled - np.round(scaled)) < 1e-6)

@@ -116,7 +116,7 @@ def _locate_table(
     rel = con.read_parquet(str(src)).select(key, "lng_src", "lat_src")
     reader = rel.to_arrow_reader(BATCH_ROWS)
     counts: dict[str, int] = dict.fromkeys(geo.GEO_STATUSES, 0)
-    flags = {"axis_swapped": 0}
+    flags = {"axis_swapped": 0, "low_precision": 0}
     schema = pa.schema(
         [
             (key, pa.string()),
@@ -126,6 +126,7 @@ def _locate_table(
             ("grid_id", pa.string()),
             ("geo_status", pa.string()),
             ("axis_swapped", pa.bool_()),
+            ("low_precision", pa.bool_()),
         ]
     )
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
@@ -144,7 +145,8 @@ def _locate_table(
             grid = np.where(gi >= 0, grid_ids[np.maximum(gi, 0)], None)
             for status, n in located["geo_status"].value_counts().items():
                 counts[str(status)] += int(n)
-            flags["axis_swapped"] += int(located["axis_swapped"].sum())
+            for flag in flags:
+                flags[flag] += int(located[flag].sum())
             writer.write_table(
                 pa.table(
                     {
@@ -155,6 +157,7 @@ def _locate_table(
                         "grid_id": pa.array(grid, pa.string()),
                         "geo_status": pa.array(located["geo_status"].to_numpy(), pa.string()),
                         "axis_swapped": pa.array(located["axis_swapped"].to_numpy(), pa.bool_()),
+                        "low_precision": pa.array(located["low_precision"].to_numpy(), pa.bool_()),
                     },
                     schema=schema,
                 )

@@ -109,3 +109,13 @@ def test_swapped_axes_inside_the_city_are_repaired_and_flagged(crosswalk):
     assert located["axis_swapped"].tolist() == [True, False, False]
     assert located["grid_index"].tolist() == [0, 0, -1]
     assert located["geo_status"].tolist()[2] == "out_of_range"
+
+
+def test_coordinates_with_three_decimals_or_fewer_are_flagged_low_precision(crosswalk):
+    lng = np.array([114.01, 114.012345, 114.015, np.nan])
+    lat = np.array([22.51, 22.512345, 22.5101, 22.51])
+    located = geo.locate(
+        lng, lat, coord_sys="WGS84", crosswalk=crosswalk, tree=shapely.STRtree(GRIDS)
+    )
+    assert located["low_precision"].tolist() == [True, False, False, False]
+    assert (located["grid_index"].iloc[:3] == 0).all()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -78,6 +79,15 @@ def register_raw(
             raise SpecError(f"{view}: no file decodes as {spec.encoding}: {unreadable}")
         # read_csv takes a list of files too; the stub says one path only
         rel = con.read_csv(names, header=True, all_varchar=True, filename=True)  # type: ignore[arg-type]
+        row = None
+    elif suffixes <= {".json", ".jsonl", ".ndjson"}:
+        # JSON is UTF-8 by definition (RFC 8259); arrays of records and JSON lines both work.
+        names = [str(f) for f in files]
+        fmt: Literal["array", "newline_delimited"] = (
+            "array" if suffixes == {".json"} else "newline_delimited"
+        )
+        # read_json takes a list of files too; the stub says one path only
+        rel = con.read_json(names, format=fmt, filename=True)  # type: ignore[arg-type]
         row = None
     else:
         raise SpecError(f"{view}: cannot read files with suffixes {sorted(suffixes)}")

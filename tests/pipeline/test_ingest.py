@@ -237,3 +237,26 @@ def test_swapped_coordinates_are_repaired_and_land_where_the_original_does(corru
     }
     assert rows["NEW-CHANNEL"][0] is not None and rows["NEW-CHANNEL"][1] is False
     assert rows["SWAPPED"] == (rows["NEW-CHANNEL"][0], True)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_json_lines_and_json_arrays_are_read_like_csv(built_city, tmp_path, suffix):
+    raw = tmp_path / "01_raw" / "demo"
+    shutil.copytree(catalog.raw_dir(built_city), raw)
+    csv = raw / "components" / "components.csv"
+    frame = pd.read_csv(csv, dtype=str)
+    csv.unlink()
+    target = raw / "components" / f"components{suffix}"
+    frame.to_json(target, orient="records", lines=suffix == ".jsonl", force_ascii=False)
+    spec = raw / "source.toml"
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace(
+            "components/components.csv", f"components/{target.name}"
+        ),
+        encoding="utf-8",
+    )
+    settings = Settings.from_env(environ={}, data_dir=tmp_path, memory_limit="1GB")
+    run_all(settings, until="ingest")
+    got = manifest(settings)["inputs"]["components"]
+    assert got["accepted"] == manifest(built_city)["inputs"]["components"]["accepted"]
+    assert got["quarantined"] == {}

@@ -1,21 +1,25 @@
-"""Chinese map datums -> WGS-84, vectorized with numpy.
+"""Coordinate systems -> WGS-84: Chinese map datums with numpy, any EPSG code with pyproj.
 
 GCJ-02 (AMap, Tencent, DataV) and BD-09 (Baidu) are published obfuscations of WGS-84, not
 EPSG systems, so pyproj cannot convert them. The forward GCJ-02 formula is public; its
 inverse has no closed form and is solved by fixed-point iteration to ``tol_deg``.
 Every function takes and returns ``(lng, lat)`` keyword-only arrays, in that order, so no
-caller can swap axes by accident.
+caller can swap axes by accident. Other systems (CGCS2000 ``EPSG:4490``, a Gauss-Krüger
+zone, Web Mercator ...) are declared as ``EPSG:<code>`` and converted with pyproj,
+``always_xy`` so that its axis order cannot flip ours either.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import lru_cache
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
-CoordSys = Literal["WGS84", "GCJ02", "BD09"]
-COORD_SYSTEMS: tuple[CoordSys, ...] = ("WGS84", "GCJ02", "BD09")
+#: "WGS84", "GCJ02", "BD09" or "EPSG:<code>" (checked by :func:`check_coord_sys`).
+CoordSys: TypeAlias = str
+COORD_SYSTEMS: tuple[str, ...] = ("WGS84", "GCJ02", "BD09", "EPSG:<code>")
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 formula
 _EE = 0.00669342162296594323
@@ -103,10 +107,41 @@ def gcj02_to_bd09(*, lng: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
+def check_coord_sys(value: str) -> str:
+    """Return ``value`` if it names a system this module converts; raise ``ValueError``."""
+    if value in ("WGS84", "GCJ02", "BD09"):
+        return value
+    if value.upper().startswith("EPSG:"):
+        _transformer(value.upper(), "EPSG:4326")  # raises for an unknown code
+        return value.upper()
+    raise ValueError(f"unknown coordinate system {value!r}; expected one of {COORD_SYSTEMS}")
+
+
+@lru_cache(maxsize=16)
+def _transformer(source: str, target: str) -> object:
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError
+
+    try:
+        return Transformer.from_crs(
+            CRS.from_user_input(source), CRS.from_user_input(target), always_xy=True
+        )
+    except CRSError as exc:
+        raise ValueError(f"unknown coordinate system {source!r}: {exc}") from exc
+
+
+def _pyproj(
+    lng: npt.ArrayLike, lat: npt.ArrayLike, source: str, target: str
+) -> tuple[FloatArray, FloatArray]:
+    x, y = _as_arrays(lng, lat)
+    out_x, out_y = _transformer(source, target).transform(x, y)  # type: ignore[attr-defined]
+    return np.asarray(out_x, dtype=np.float64), np.asarray(out_y, dtype=np.float64)
+
+
 def to_wgs84(
     *, lng: npt.ArrayLike, lat: npt.ArrayLike, source: CoordSys
 ) -> tuple[FloatArray, FloatArray]:
-    """Convert coordinates declared in ``source`` to WGS-84."""
+    """Convert coordinates declared in ``source`` to WGS-84 (``lng``/``lat`` are x/y)."""
     if source == "WGS84":
         return _as_arrays(lng, lat)
     if source == "GCJ02":
@@ -114,7 +149,7 @@ def to_wgs84(
     if source == "BD09":
         glng, glat = bd09_to_gcj02(lng=lng, lat=lat)
         return gcj02_to_wgs84(lng=glng, lat=glat)
-    raise ValueError(f"unknown coordinate system {source!r}; expected one of {COORD_SYSTEMS}")
+    return _pyproj(lng, lat, check_coord_sys(source), "EPSG:4326")
 
 
 def from_wgs84(
@@ -128,7 +163,7 @@ def from_wgs84(
     if target == "BD09":
         glng, glat = wgs84_to_gcj02(lng=lng, lat=lat)
         return gcj02_to_bd09(lng=glng, lat=glat)
-    raise ValueError(f"unknown coordinate system {target!r}; expected one of {COORD_SYSTEMS}")
+    return _pyproj(lng, lat, "EPSG:4326", check_coord_sys(target))
 
 
 def geometry_to_wgs84(geoms: npt.ArrayLike, *, source: CoordSys) -> npt.NDArray[np.object_]:

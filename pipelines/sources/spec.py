@@ -10,10 +10,10 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipelines.coords import COORD_SYSTEMS, CoordSys
+from pipelines.coords import CoordSys, check_coord_sys
 
 
 class SpecError(ValueError):
@@ -77,9 +77,10 @@ def _get(doc: dict[str, Any], dotted: str) -> Any:
 
 
 def _coord_sys(value: str, where: str) -> CoordSys:
-    if value not in COORD_SYSTEMS:
-        raise SpecError(f"{where}.coord_sys = {value!r}; expected one of {COORD_SYSTEMS}")
-    return cast("CoordSys", value)
+    try:
+        return check_coord_sys(value)
+    except ValueError as exc:
+        raise SpecError(f"{where}.coord_sys: {exc}") from exc
 
 
 def _table(

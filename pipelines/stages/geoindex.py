@@ -136,7 +136,7 @@ def _locate_table(
             located = geo.locate(
                 lng,
                 lat,
-                coord_sys=coord_sys,  # type: ignore[arg-type]
+                coord_sys=coord_sys,
                 crosswalk=crosswalk,
                 tree=tree,
                 extent=extent,

@@ -58,7 +58,7 @@ def test_nan_coordinates_stay_nan():
 
 def test_unknown_coordinate_system_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown coordinate system"):
-        coords.to_wgs84(lng=[114.0], lat=[22.5], source="EPSG:3857")  # type: ignore[arg-type]
+        coords.to_wgs84(lng=[114.0], lat=[22.5], source="Mars")
 
 
 @pytest.mark.shared
@@ -89,3 +89,22 @@ def _flatten(nested):
     for item in nested:
         out.extend(_flatten(item))
     return out
+
+
+def test_web_mercator_metres_convert_to_degrees_and_back():
+    lng, lat = coords.from_wgs84(lng=[114.05], lat=[22.55], target="EPSG:3857")
+    assert lng[0] == pytest.approx(6_378_137 * np.radians(114.05), abs=0.01)  # metres
+    back_lng, back_lat = coords.to_wgs84(lng=lng, lat=lat, source="epsg:3857")
+    assert back_lng[0] == pytest.approx(114.05, abs=1e-9)
+    assert back_lat[0] == pytest.approx(22.55, abs=1e-9)
+
+
+def test_cgcs2000_is_within_a_metre_of_wgs84():
+    lng, lat = coords.to_wgs84(lng=[114.05], lat=[22.55], source="EPSG:4490")
+    assert abs(lng[0] - 114.05) * METRES_PER_DEG < 1
+    assert abs(lat[0] - 22.55) * METRES_PER_DEG < 1
+
+
+def test_an_unknown_epsg_code_is_refused_by_name():
+    with pytest.raises(ValueError, match="EPSG:999999"):
+        coords.check_coord_sys("EPSG:999999")

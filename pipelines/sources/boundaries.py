@@ -50,7 +50,9 @@ def read_boundaries(spec: SourceSpec) -> BoundaryResult:
         path = spec.root / spec.boundary_files[level]
         if not path.is_file():
             raise SpecError(f"boundary file for {level} not found: {path}")
-        raw = gpd.read_file(path)
+        # GeoParquet through pyarrow (GDAL's Parquet driver is not in the pyogrio wheel);
+        # GeoJSON, Shapefile, GeoPackage, FlatGeobuf ... through pyogrio.
+        raw = gpd.read_parquet(path) if path.suffix.lower() == ".parquet" else gpd.read_file(path)
         missing = [f[k] for k in ("id", "name", "parent") if f[k] not in raw.columns]
         if level != "district" and missing:
             raise SpecError(f"{path.name}: missing fields {missing}")

@@ -260,3 +260,33 @@ def test_json_lines_and_json_arrays_are_read_like_csv(built_city, tmp_path, suff
     got = manifest(settings)["inputs"]["components"]
     assert got["accepted"] == manifest(built_city)["inputs"]["components"]["accepted"]
     assert got["quarantined"] == {}
+
+
+@pytest.mark.filterwarnings("ignore:Normalized/laundered field name:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:Column names longer than 10:UserWarning")
+@pytest.mark.parametrize("fmt", ["shp", "parquet"])
+def test_boundaries_from_shapefiles_or_geoparquet_give_the_same_units(built_city, tmp_path, fmt):
+    import geopandas as gpd
+
+    raw = tmp_path / "01_raw" / "demo"
+    shutil.copytree(catalog.raw_dir(built_city), raw)
+    spec = raw / "source.toml"
+    text = spec.read_text(encoding="utf-8")
+    for level in ("district", "street", "community", "grid"):
+        layer = gpd.read_file(raw / "boundaries" / f"{level}.geojson")
+        target = raw / "boundaries" / f"{level}.{fmt}"
+        if fmt == "shp":
+            layer.to_file(target, encoding="utf-8")  # field names cut to 10 characters
+        else:
+            layer.to_parquet(target)
+        text = text.replace(f"boundaries/{level}.geojson", f"boundaries/{level}.{fmt}")
+    if fmt == "shp":
+        text = text.replace('parent_field = "parent_code"', 'parent_field = "parent_cod"')
+    spec.write_text(text, encoding="utf-8")
+    settings = Settings.from_env(environ={}, data_dir=tmp_path, memory_limit="1GB")
+    run_all(settings, until="ingest")
+    got = manifest(settings)["inputs"]["boundaries"]
+    want = manifest(built_city)["inputs"]["boundaries"]
+    for level in ("district", "street", "community", "grid"):
+        assert got[level]["accepted"] == want[level]["accepted"], level
+        assert got[level]["invalid_edges"] == 0, level

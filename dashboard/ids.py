@@ -32,3 +32,7 @@ TREND = "cockpit-trend"
 EMPTY = "cockpit-empty"
 BACK_LINK = "cockpit-back"
 NOT_FOUND = "not-found"
+
+# data-quality page
+QUALITY_TABLE = "quality-table"
+QUALITY_LINK = "quality-link"

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from dashboard import ids
+from dashboard import ids, routes
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, t
 
@@ -126,6 +126,12 @@ def header(
                 [
                     html.Div([html.Span(t("header.as_of", lang)), html.B(as_of)]),
                     html.Div([html.Span(t("header.built", lang)), html.Span(built)]),
+                    dcc.Link(
+                        t("header.quality", lang),
+                        href=routes.with_query("/quality", lang=lang),
+                        id=ids.QUALITY_LINK,
+                        className="yw-quality-link",
+                    ),
                 ],
                 id=ids.AS_OF,
                 className="yw-stamp",

@@ -118,3 +118,18 @@ def test_not_found_page_offers_the_way_home(layout_of, ids_in, texts_in):
     page = layout_of("not_found_404", lang="en")
     assert {ids.NOT_FOUND, ids.BACK_LINK} <= ids_in(page)
     assert "Page not found" in texts_in(page)
+
+
+def test_the_quality_page_lists_every_counter_of_the_build(built_city):
+    from dashboard import app as app_module
+    from dashboard import data, ids
+    from dashboard.pages import quality
+
+    app_module.create_app(built_city)
+    page = quality.layout(lang="en")
+    text = str(page)
+    assert ids.QUALITY_TABLE in text
+    counts = data.quality_counts()
+    assert "requests:rows_in" in counts
+    assert text.count("Tr(") >= len(counts)
+    assert "geo_status:outside" in str(counts)

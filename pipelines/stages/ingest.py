@@ -193,6 +193,9 @@ def _ingest_requests(
         "unknown_channel": con.execute(
             "SELECT count(*) FROM stg_requests WHERE flag_unknown_channel"
         ).fetchall()[0][0],
+        "active_content": con.execute(
+            "SELECT count(*) FROM stg_requests WHERE flag_active_content"
+        ).fetchall()[0][0],
         "unknown_event_type": con.execute(
             "SELECT count(*) FROM stg_requests r ANTI JOIN stg_categories c "
             "ON c.code = r.event_type"

@@ -38,6 +38,8 @@ def corrupted(built_city: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         {**good, "工单编号": "FUTURE", "受理时间": "2099-01-01 00:00:00"},
         {**good, "工单编号": "EPOCH", "受理时间": "1970-01-01 08:00:00"},
         {**good, "工单编号": "SWAPPED", "经度": good["纬度"], "纬度": good["经度"]},
+        {**good, "工单编号": "FORMULA", "诉求内容": '=HYPERLINK("http://x","点我")'},
+        {**good, "工单编号": "SCRIPT", "诉求内容": "路灯不亮<script>alert(1)</script>"},
     ]
     pd.DataFrame(bad).to_parquet(raw / "requests" / "requests_999.parquet", index=False)
     events = pd.DataFrame(
@@ -97,7 +99,7 @@ def manifest(settings: Settings) -> dict:
 def test_bad_requests_are_quarantined_with_their_reason(corrupted, built_city):
     got = manifest(corrupted)["inputs"]["requests"]
     base = manifest(built_city)["inputs"]["requests"]
-    assert got["rows_in"] == base["rows_in"] + 13
+    assert got["rows_in"] == base["rows_in"] + 15
     assert got["quarantined"] == {
         "BAD_TIMESTAMP": 2,
         "DUPLICATE_ID": 1,
@@ -105,7 +107,7 @@ def test_bad_requests_are_quarantined_with_their_reason(corrupted, built_city):
         "MISSING_ID": 1,
         "SENTINEL_TIMESTAMP": 1,
     }
-    assert got["accepted"] == base["accepted"] + 7
+    assert got["accepted"] == base["accepted"] + 9
     kept = duckdb.sql(
         f"SELECT source_row FROM read_parquet('{catalog.path(corrupted, 'stg_requests')}') "
         "WHERE request_id = 'DUP-FIRST-BAD'"
@@ -113,6 +115,7 @@ def test_bad_requests_are_quarantined_with_their_reason(corrupted, built_city):
     assert kept == [(9,)]  # the second, usable copy
     assert got["flagged"]["unknown_channel"] == 1
     assert got["flagged"]["unknown_event_type"] == 1
+    assert got["flagged"]["active_content"] == base["flagged"]["active_content"] + 2
 
 
 def test_quarantine_keeps_the_raw_row_and_where_it_came_from(corrupted):

@@ -56,7 +56,14 @@ final as (
             when r.created_local > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'
             when r.copy_number > 1 then 'DUPLICATE_ID'
         end as reject_reason,
-        m.value is null as flag_unknown_channel
+        m.value is null as flag_unknown_channel,
+        -- Text that a spreadsheet would run as a formula (=, +, -, @ first) or a browser as
+        -- markup: kept (it is evidence), flagged, and escaped by every export and renderer.
+        coalesce(
+            regexp_matches(r.description, '^\s*[=+\-@]')
+            or regexp_matches(lower(r.description), '<\s*(script|iframe|img)|javascript:'),
+            false
+        ) as flag_active_content
     from ranked as r
     left join map_channel as m on m.source_value = r.channel_raw
 )

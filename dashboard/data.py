@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeAlias
 import duckdb
 import pandas as pd
 
+from dashboard.fmt import is_missing
 from pipelines import catalog
 from pipelines.settings import Settings
 
@@ -243,12 +244,13 @@ def current_build() -> Build:
     return _WAREHOUSE.build()
 
 
-def _frame(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def _query(b: Build, sql: str, params: Mapping[str, Any] | None, fetch: str) -> Any:
     # A cursor per call is DuckDB's thread-safe way to share one connection: Flask serves
     # requests on several threads.
     cur = b.con.cursor()
     try:
-        return cur.execute(sql, dict(params or {})).df()
+        result = cur.execute(sql, dict(params or {}))
+        return result.df() if fetch == "df" else result.fetchall()
     except duckdb.Error as exc:
         # e.g. a build published with an older schema: a friendly screen, not a traceback.
         log.exception("warehouse query failed on build %s", b.name)
@@ -257,15 +259,12 @@ def _frame(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> pd.Da
         cur.close()
 
 
+def _frame(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    return _query(b, sql, params, "df")
+
+
 def _rows(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-    cur = b.con.cursor()
-    try:
-        return cur.execute(sql, dict(params or {})).fetchall()
-    except duckdb.Error as exc:
-        log.exception("warehouse query failed on build %s", b.name)
-        raise WarehouseUnavailableError(f"query failed on build {b.name}: {exc}") from exc
-    finally:
-        cur.close()
+    return _query(b, sql, params, "rows")
 
 
 def _level(level: str) -> Level:
@@ -354,7 +353,7 @@ def _unit_kpis(b: Build, level: Level, unit_id: str, period_id: str) -> dict[str
         return None
     row = df.iloc[0].to_dict()
     # NULL arrives as NaN/NA from pandas; callers test ``is None``.
-    return {str(k): (None if _is_missing(v) else v) for k, v in row.items()}
+    return {str(k): (None if is_missing(v) else v) for k, v in row.items()}
 
 
 @lru_cache(maxsize=512)
@@ -485,13 +484,6 @@ def clear_caches() -> None:
     """Forget every cached result (called when the served build changes)."""
     for fn in _CACHED:
         fn.cache_clear()
-
-
-def _is_missing(value: object) -> bool:
-    try:
-        return bool(pd.isna(value))  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return False
 
 
 # ---------------------------------------------------------------------------------------------

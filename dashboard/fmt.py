@@ -7,20 +7,19 @@ em dash, never as ``nan`` or ``0``.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
 
 NA = "—"
 
 
 def is_missing(value: object) -> bool:
-    """Return True for ``None`` and NaN (how SQL NULL arrives from pandas)."""
-    if value is None:
-        return True
+    """Return True for ``None``, NaN, NaT and ``pd.NA`` (how SQL NULL arrives from pandas)."""
     try:
-        return math.isnan(value)  # type: ignore[arg-type]
-    except TypeError:
+        return bool(pd.isna(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):  # list-likes are values, not missing
         return False
 
 

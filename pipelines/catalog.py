@@ -31,14 +31,20 @@ _DATASETS = (
     Dataset("stg_categories", "02_staged", "categories.parquet", "4-level taxonomy + limits"),
     Dataset("stg_components", "02_staged", "components.parquet", "city components, WGS-84"),
     Dataset("stg_component_alarms", "02_staged", "component_alarms.parquet", "sensor alarms"),
+    Dataset("boundary_issues", "02_staged", "boundary_issues.parquet", "overlaps, gaps, bad edges"),
     Dataset("quarantine", "02_staged", "quarantine.parquet", "rejected rows with reason codes"),
     Dataset("transcoded", "02_staged", "transcoded", "UTF-8 copies of non-UTF-8 text sources"),
     Dataset("ingest_manifest", "02_staged", "ingest_manifest.json", "row accounting per input"),
     # intermediate: indexing and lifecycle
-    Dataset("int_crosswalk", "03_intermediate", "crosswalk.parquet", "interior H3 cell -> grid"),
-    Dataset("int_request_geo", "03_intermediate", "request_geo.parquet", "request cell + grid"),
+    Dataset("int_crosswalk", "03_intermediate", "crosswalk", "interior H3 cell -> leaf unit"),
+    Dataset("int_request_geo", "03_intermediate", "request_geo.parquet", "request point + cell"),
+    Dataset("int_request_place", "03_intermediate", "request_place.parquet", "leaf per hierarchy"),
     Dataset("int_component_geo", "03_intermediate", "component_geo.parquet", "component cell"),
+    Dataset(
+        "int_component_place", "03_intermediate", "component_place.parquet", "leaf per hierarchy"
+    ),
     Dataset("int_cell_population", "03_intermediate", "cell_population.parquet", "people/cell"),
+    Dataset("int_cell_place", "03_intermediate", "cell_place.parquet", "cell leaf/hierarchy"),
     Dataset("geoindex_manifest", "03_intermediate", "geoindex_manifest.json", "assignment stats"),
     # warehouse: what the dashboard and the notebook API read
     Dataset("warehouse_builds", "04_warehouse", "builds", "one DuckDB file per published build"),

@@ -25,6 +25,16 @@ MACROS = (
     "CREATE OR REPLACE MACRO h3_parent(h, r) AS "
     "(h & ~(15::BIGINT << 52)) | (r::BIGINT << 52) | ((1::BIGINT << (3 * (15 - r))) - 1)",
     "CREATE OR REPLACE MACRO h3_res(h) AS ((h >> 52) & 15)::INTEGER",
+    # Local wall-clock time -> UTC under DST. A time in the spring-forward gap does not
+    # exist: DuckDB reads it with the offset before the change, which moves it forward by
+    # the gap (02:30 -> 03:30 PDT). A time in the fall-back hour happens twice: we take the
+    # earlier instant (daylight time). dst_issue says which case a time was.
+    "CREATE OR REPLACE MACRO local_to_utc(ts, tz) AS timezone('UTC', CASE "
+    "WHEN timezone(tz, timezone(tz, ts) - INTERVAL 1 HOUR) = ts "
+    "THEN timezone(tz, ts) - INTERVAL 1 HOUR ELSE timezone(tz, ts) END)",
+    "CREATE OR REPLACE MACRO dst_issue(ts, tz) AS CASE "
+    "WHEN timezone(tz, timezone(tz, ts)) <> ts THEN 'nonexistent' "
+    "WHEN timezone(tz, timezone(tz, ts) - INTERVAL 1 HOUR) = ts THEN 'ambiguous' END",
 )
 
 

@@ -1,7 +1,8 @@
 """Source specs: the declaration of a source's files, columns, datum, time zone and codes.
 
-A spec is a TOML file next to the raw files. Loading validates it completely, so a missing
-or misspelled key fails before any data is read, with a message naming the key.
+A spec is a TOML file next to the raw files (or pointing at them with ``[source] root``).
+Loading validates it completely, so a missing or misspelled key fails before any data is
+read, with a message naming the key and what would fix it.
 """
 
 from __future__ import annotations
@@ -40,9 +41,39 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class LevelSpec:
+    """One boundary level: its file, fields, place in a hierarchy and labels.
+
+    ``parent`` is ``"city"`` for the first level of a hierarchy. ``parent_key`` says which
+    field of the parent level the child's ``parent_field`` holds: ``"id"`` or ``"name"``.
+    ``id_prefix`` makes codes unique across levels (LA's region 8, council district 8 and
+    neighbourhood council 8 become ``R8``, ``CD8`` and ``NC8``).
+    """
+
+    name: str
+    hierarchy: str
+    depth: int
+    parent: str
+    file: str
+    label_zh: str
+    label_en: str
+    id_field: str = "code"
+    name_field: str = "name"
+    name_en_field: str = "name_en"
+    parent_field: str = "parent_code"
+    parent_key: str = "id"
+    id_prefix: str = ""
+    population_field: str = "population"
+    population_file: str | None = None
+    population_id_field: str = "id"
+    res: int | None = None
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """A whole source: the city, its boundaries and its tables."""
 
+    file: Path
     root: Path
     name: str
     timezone: str
@@ -50,21 +81,88 @@ class SourceSpec:
     city_id: str
     city_name: str
     city_name_en: str
-    boundary_files: dict[str, str]
-    boundary_fields: dict[str, str]
+    levels: tuple[LevelSpec, ...]
     boundary_coord_sys: CoordSys
-    categories_file: str
+    snap_m: float
+    categories_file: str | None
+    category_columns: dict[str, str]
+    category_names_zh: dict[str, str]
+    default_time_limit_hours: float | None
     requests: TableSpec
-    events: TableSpec
+    events: TableSpec | None
     components: TableSpec | None
     alarms: TableSpec | None
 
+    @property
+    def hierarchies(self) -> dict[str, tuple[LevelSpec, ...]]:
+        """Levels of each hierarchy, top down; the first hierarchy is the primary one."""
+        out: dict[str, list[LevelSpec]] = {}
+        for lvl in self.levels:
+            out.setdefault(lvl.hierarchy, []).append(lvl)
+        return {h: tuple(levels) for h, levels in out.items()}
 
-REQUEST_COLUMNS = ("request_id", "created_at", "channel", "event_type", "lng", "lat")
+    @property
+    def primary_hierarchy(self) -> str:
+        """The hierarchy the cockpit drills by default (the first declared)."""
+        return self.levels[0].hierarchy
+
+    def leaf(self, hierarchy: str) -> LevelSpec:
+        """The finest level of ``hierarchy``: the one points are assigned to."""
+        return self.hierarchies[hierarchy][-1]
+
+    def level(self, name: str) -> LevelSpec:
+        """The level called ``name``."""
+        for lvl in self.levels:
+            if lvl.name == name:
+                return lvl
+        raise KeyError(name)
+
+
+REQUEST_COLUMNS = ("request_id", "created_at", "lng", "lat")
 EVENT_COLUMNS = ("request_id", "event", "ts")
 COMPONENT_COLUMNS = ("component_id", "kind", "lng", "lat")
 ALARM_COLUMNS = ("component_id", "ts", "alarm_type")
-BOUNDARY_LEVELS = ("district", "street", "community", "grid")
+#: Optional canonical columns: NULL when a source does not map them.
+REQUEST_OPTIONAL = (
+    "channel",
+    "event_type",
+    "address",
+    "description",
+    "component_id",
+    "status",
+    "closed_at",
+    "updated_at",
+)
+EVENT_OPTIONAL = ("level", "department", "rating")
+COMPONENT_OPTIONAL = ("owner", "property_unit", "maintainer", "status", "installed_on")
+#: Canonical request statuses a ``[requests.statuses]`` map may name.
+STATUSES = ("open", "closed")
+#: The shorthand ``[boundaries.files]`` form: China's four grid-management levels.
+CHINA_LEVELS = (
+    ("district", "区", "District"),
+    ("street", "街道", "Subdistrict"),
+    ("community", "社区", "Community"),
+    ("grid", "网格", "Grid"),
+)
+_LEVEL_KEYS = {
+    "name",
+    "file",
+    "hierarchy",
+    "parent",
+    "label_zh",
+    "label_en",
+    "id_field",
+    "name_field",
+    "name_en_field",
+    "parent_field",
+    "parent_key",
+    "id_prefix",
+    "population_field",
+    "population_file",
+    "population_id_field",
+    "res",
+}
+_FIELD_DEFAULTS = ("id_field", "name_field", "name_en_field", "parent_field", "population_field")
 
 
 def _get(doc: dict[str, Any], dotted: str) -> Any:
@@ -122,13 +220,89 @@ def _iso_day(text: str) -> str:
     return text
 
 
+def _levels(doc: dict[str, Any]) -> tuple[LevelSpec, ...]:
+    """Boundary levels from ``[[boundaries.levels]]`` or the ``[boundaries.files]`` shorthand."""
+    b = _get(doc, "boundaries")
+    defaults = {k: str(b[k]) for k in _FIELD_DEFAULTS if k in b}
+    if "levels" in b:
+        raw = list(b["levels"])
+    elif "files" in b:
+        files = dict(b["files"])
+        missing = [name for name, _, _ in CHINA_LEVELS if name not in files]
+        if missing:
+            raise SpecError(f"[boundaries.files] lacks levels {missing}")
+        raw = [
+            {"name": name, "file": files[name], "label_zh": zh, "label_en": en}
+            for name, zh, en in CHINA_LEVELS
+        ]
+    else:
+        raise SpecError("[boundaries] needs [[boundaries.levels]] (or the [boundaries.files] form)")
+    if not raw:
+        raise SpecError("[[boundaries.levels]] is empty")
+    out: list[LevelSpec] = []
+    last_in: dict[str, LevelSpec] = {}
+    for i, entry in enumerate(raw):
+        where = f"[[boundaries.levels]] #{i + 1}"
+        unknown = sorted(set(entry) - _LEVEL_KEYS)
+        if unknown:
+            raise SpecError(f"{where}: unknown keys {unknown}; known: {sorted(_LEVEL_KEYS)}")
+        for key in ("name", "file"):
+            if not entry.get(key):
+                raise SpecError(f"{where} needs {key} = ...")
+        name = str(entry["name"])
+        if name == "city" or not name.replace("_", "").isalnum() or not name.isascii():
+            raise SpecError(f"{where}: name {name!r} must be ASCII letters, digits, _ (not city)")
+        if any(lvl.name == name for lvl in out):
+            raise SpecError(f"{where}: level {name!r} declared twice")
+        hierarchy = str(entry.get("hierarchy", "main"))
+        above = last_in.get(hierarchy)
+        parent = str(entry.get("parent", above.name if above else "city"))
+        if parent != (above.name if above else "city"):
+            raise SpecError(
+                f"{where}: parent {parent!r} must be the level declared just before it in "
+                f"hierarchy {hierarchy!r} ({above.name if above else 'city'!r})"
+            )
+        parent_key = str(entry.get("parent_key", "id"))
+        if parent_key not in ("id", "name"):
+            raise SpecError(f"{where}: parent_key must be 'id' or 'name', got {parent_key!r}")
+        res = entry.get("res")
+        if res is not None and not (isinstance(res, int) and 0 <= res <= 15):
+            raise SpecError(f"{where}: res must be an H3 resolution 0..15, got {res!r}")
+        fields_ = {k: str(entry.get(k, defaults.get(k, ""))) for k in _FIELD_DEFAULTS}
+        level = LevelSpec(
+            name=name,
+            hierarchy=hierarchy,
+            depth=(above.depth + 1) if above else 1,
+            parent=parent,
+            file=str(entry["file"]),
+            label_zh=str(entry.get("label_zh", name)),
+            label_en=str(entry.get("label_en", name.replace("_", " ").title())),
+            id_field=fields_["id_field"] or "code",
+            name_field=fields_["name_field"] or "name",
+            name_en_field=fields_["name_en_field"] or "name_en",
+            parent_field=fields_["parent_field"] or "parent_code",
+            parent_key=parent_key,
+            id_prefix=str(entry.get("id_prefix", "")),
+            population_field=fields_["population_field"] or "population",
+            population_file=(
+                str(entry["population_file"]) if entry.get("population_file") else None
+            ),
+            population_id_field=str(entry.get("population_id_field", "id")),
+            res=res,
+        )
+        out.append(level)
+        last_in[hierarchy] = level
+    return tuple(out)
+
+
 def load_spec(file: Path) -> SourceSpec:
     """Read and validate a source spec.
 
     Parameters
     ----------
     file
-        The ``source.toml`` file; relative paths in it resolve against its folder.
+        The ``source.toml`` file; relative paths in it resolve against ``[source] root``,
+        itself relative to the spec's folder (default: the spec's folder).
 
     Returns
     -------
@@ -145,35 +319,48 @@ def load_spec(file: Path) -> SourceSpec:
         doc = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{file} is not valid TOML: {exc}") from exc
-    files = dict(_get(doc, "boundaries.files"))
-    missing = [lvl for lvl in BOUNDARY_LEVELS if lvl not in files]
-    if missing:
-        raise SpecError(f"[boundaries.files] lacks levels {missing}")
+    source = _get(doc, "source")
+    root = (file.parent / str(source.get("root", "."))).resolve()
+    if not root.is_dir():
+        raise SpecError(f"[source] root = {source.get('root')!r}: folder {root} does not exist")
     b = _get(doc, "boundaries")
-    fields_ = {
-        k: str(b.get(f"{k}_field", default))
-        for k, default in (
-            ("id", "code"),
-            ("name", "name"),
-            ("name_en", "name_en"),
-            ("parent", "parent_code"),
-            ("population", "population"),
+    boundary_coord_sys = _coord_sys(str(_get(doc, "boundaries.coord_sys")), "boundaries")
+    cats = dict(doc.get("categories", {}))
+    requests = _table(doc, "requests", REQUEST_COLUMNS, ("channels", "statuses"))
+    bad_status = sorted(set(requests.maps["statuses"].values()) - set(STATUSES))
+    if bad_status:
+        raise SpecError(f"[requests.statuses] values must be {STATUSES}, got {bad_status}")
+    if "events" not in doc and "status" not in requests.columns:
+        raise SpecError(
+            "a source needs either an [events] log or [requests.columns] status (with "
+            "closed_at and a [requests.statuses] map) to know when requests close"
         )
-    }
+    if "status" in requests.columns and not requests.maps["statuses"]:
+        raise SpecError("[requests.columns] status needs a [requests.statuses] map")
     return SourceSpec(
-        root=file.parent,
+        file=file.resolve(),
+        root=root,
         name=str(_get(doc, "source.name")),
         timezone=_timezone(str(_get(doc, "source.timezone"))),
-        earliest_timestamp=_iso_day(str(doc["source"].get("earliest_timestamp", "2000-01-01"))),
+        earliest_timestamp=_iso_day(str(source.get("earliest_timestamp", "2000-01-01"))),
         city_id=str(_get(doc, "source.city_id")),
         city_name=str(_get(doc, "source.city_name")),
-        city_name_en=str(doc["source"].get("city_name_en", _get(doc, "source.city_name"))),
-        boundary_files={k: str(v) for k, v in files.items()},
-        boundary_fields=fields_,
-        boundary_coord_sys=_coord_sys(str(_get(doc, "boundaries.coord_sys")), "boundaries"),
-        categories_file=str(_get(doc, "categories.file")),
-        requests=_table(doc, "requests", REQUEST_COLUMNS, ("channels",)),
-        events=_table(doc, "events", EVENT_COLUMNS, ("events", "levels", "ratings")),
+        city_name_en=str(source.get("city_name_en", _get(doc, "source.city_name"))),
+        levels=_levels(doc),
+        boundary_coord_sys=boundary_coord_sys,
+        snap_m=float(b.get("snap_m", 200.0)),
+        categories_file=str(cats["file"]) if "file" in cats else None,
+        category_columns={str(k): str(v) for k, v in cats.get("columns", {}).items()},
+        category_names_zh={str(k): str(v) for k, v in cats.get("names_zh", {}).items()},
+        default_time_limit_hours=(
+            float(cats["default_time_limit_hours"]) if "default_time_limit_hours" in cats else None
+        ),
+        requests=requests,
+        events=(
+            _table(doc, "events", EVENT_COLUMNS, ("events", "levels", "ratings"))
+            if "events" in doc
+            else None
+        ),
         components=_table(doc, "components", COMPONENT_COLUMNS) if "components" in doc else None,
         alarms=_table(doc, "alarms", ALARM_COLUMNS) if "alarms" in doc else None,
     )

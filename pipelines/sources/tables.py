@@ -37,15 +37,18 @@ def register_raw(
     root: Path,
     *,
     required: tuple[str, ...],
+    optional: tuple[str, ...] = (),
     work_dir: Path,
 ) -> RawTable:
     """Create view ``view`` over the table's files, renamed to canonical columns.
 
     Every value is read as text (``VARCHAR``) so that staging, not the reader, decides what
-    is malformed; ``source_file`` (the original file, also for transcoded ones) and
-    ``source_row`` say where each row came from. Text files in another encoding than UTF-8
-    are transcoded into ``work_dir`` first (:mod:`pipelines.sources.encoding`); a file that
-    does not decode is left out and reported in ``RawTable.unreadable``.
+    is malformed; canonical columns in ``optional`` that the spec does not map are NULL, so
+    staging models can name them for every source; ``source_file`` (the original file, also
+    for transcoded ones) and ``source_row`` say where each row came from. Text files in
+    another encoding than UTF-8 are transcoded into ``work_dir`` first
+    (:mod:`pipelines.sources.encoding`); a file that does not decode is left out and
+    reported in ``RawTable.unreadable``.
 
     Raises
     ------
@@ -101,6 +104,11 @@ def register_raw(
         if src in present
         else f"CAST(NULL AS VARCHAR) AS {quote_ident(canon)}"
         for canon, src in spec.columns.items()
+    ]
+    exprs += [
+        f"CAST(NULL AS VARCHAR) AS {quote_ident(canon)}"
+        for canon in optional
+        if canon not in spec.columns
     ]
     exprs.append("filename AS source_file")
     exprs.append(

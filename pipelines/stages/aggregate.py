@@ -23,15 +23,17 @@ import pandas as pd
 import shapely
 
 from pipelines import catalog, db, h3index
-from pipelines.settings import MAP_LEVELS, Settings
-from pipelines.sources.spec import load_spec
+from pipelines.levels import level_res, level_table, unit_lineage
+from pipelines.settings import Settings
+from pipelines.sources.spec import SourceSpec, load_spec
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT_HOURS = 120  # unknown categories get five days
 MIN_REQUESTS = {"unit": 5, "hex": 3}  # below this a worry index is "insufficient data"
 POPULATION_FLOOR = {"unit": 1000, "hex": 200}  # residents, so tiny denominators do not explode
-SIMPLIFY_DEG = {"city": 2e-4, "district": 2e-4, "street": 1e-4, "community": 5e-5, "grid": 2e-5}
+#: Outline simplification (degrees) by depth below the city: coarse levels are drawn small.
+SIMPLIFY_DEG = (2e-4, 2e-4, 1e-4, 5e-5, 2e-5)
 
 INPUTS = (
     "stg_requests",
@@ -39,8 +41,11 @@ INPUTS = (
     "stg_categories",
     "stg_components",
     "int_request_geo",
+    "int_request_place",
     "int_component_geo",
+    "int_component_place",
     "int_cell_population",
+    "int_cell_place",
 )
 
 
@@ -54,16 +59,35 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     spec = load_spec(settings.source_spec)
     db.bind_inputs(con, settings, INPUTS)
     units = gpd.read_parquet(catalog.path(settings, "stg_units"))
-    con.register("units_frame", pd.DataFrame(units.drop(columns="geometry")))
-    con.execute("CREATE OR REPLACE TABLE units AS SELECT * FROM units_frame")
-    res = {f"res_{lvl}": int(settings.map_res[lvl]) for lvl in MAP_LEVELS}
+    resolutions = level_res(settings, spec)
+    levels = level_table(spec, resolutions)
+    con.register("levels_frame", levels)
+    con.execute("CREATE OR REPLACE TABLE levels AS SELECT * FROM levels_frame")
+    con.register("lineage_frame", unit_lineage(units, spec))
+    con.execute("CREATE OR REPLACE TABLE int_unit_lineage AS SELECT * FROM lineage_frame")
     params: dict[str, Any] = {
         "city_id": spec.city_id,
         "default_limit_hours": DEFAULT_LIMIT_HOURS,
-        **res,
+        "primary_hierarchy": spec.primary_hierarchy,
+        "city_peer_level": spec.hierarchies[spec.primary_hierarchy][0].name,
+        "res_city": resolutions["city"],
     }
+    db.run_model(con, "intermediate/int_unit_population", params, materialize="unit_population")
+    con.register("units_frame", pd.DataFrame(units.drop(columns="geometry")))
+    # A unit keeps the population its source gives; others read it off the cell surface.
+    con.execute(
+        "CREATE OR REPLACE TABLE units AS SELECT f.* REPLACE ("
+        " round(coalesce(f.population, p.population, 0))::BIGINT AS population)"
+        " FROM units_frame AS f LEFT JOIN unit_population AS p USING (unit_id)"
+    )
+    units["population"] = (
+        units[["unit_id"]]
+        .merge(con.table("units").select("unit_id", "population").df(), on="unit_id", how="left")[
+            "population"
+        ]
+        .to_numpy()
+    )
 
-    db.run_model(con, "intermediate/int_unit_lineage", materialize="int_unit_lineage")
     db.run_model(con, "intermediate/int_request_lifecycle", materialize="int_request_lifecycle")
     db.run_model(con, "intermediate/int_requests", params, materialize="int_requests")
     max_created = con.execute("SELECT max(created_local) FROM int_requests").fetchall()[0][0]
@@ -74,6 +98,9 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     con.register("periods_frame", periods)
     con.execute("CREATE OR REPLACE TABLE dim_period AS SELECT * FROM periods_frame")
     db.run_model(con, "intermediate/int_request_periods", materialize="int_request_periods")
+    db.run_model(
+        con, "intermediate/int_request_unit_rows", params, materialize="int_request_unit_rows"
+    )
     db.run_model(con, "intermediate/int_request_units", params, materialize="int_request_units")
 
     builds = catalog.path(settings, "warehouse_builds")
@@ -88,6 +115,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     for model in ("mart_unit_daily", "mart_unit_category", "mart_unit_event_type"):
         db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
     _dimensions(con, units, periods, spec, settings, as_of, build_id, fingerprint)
+    con.execute("CREATE TABLE wh.dim_level AS SELECT * FROM levels ORDER BY sort_order")
     tables = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' ORDER BY 1"
     ).fetchall()
@@ -189,24 +217,13 @@ def _dimensions(
     con: duckdb.DuckDBPyConnection,
     units: gpd.GeoDataFrame,
     periods: pd.DataFrame,
-    spec: Any,
+    spec: SourceSpec,
     settings: Settings,
     as_of: dt.datetime,
     build_id: str,
     fingerprint: str,
 ) -> None:
     dim = pd.DataFrame(units.drop(columns="geometry"))
-    parent = dict(zip(dim["unit_id"], dim["parent_id"], strict=True))
-    level = dict(zip(dim["unit_id"], dim["level"], strict=True))
-
-    def ancestor(uid: str, want: str) -> str | None:
-        cur: str | None = uid
-        while cur is not None and level.get(cur) != want:
-            cur = parent.get(cur)
-        return cur
-
-    for want in ("district", "street", "community"):
-        dim[f"{want}_id"] = [ancestor(u, want) for u in dim["unit_id"]]
     centroid = units.geometry.representative_point()
     bounds = units.geometry.bounds
     dim["center_lng"], dim["center_lat"] = centroid.x.to_numpy(), centroid.y.to_numpy()
@@ -216,8 +233,11 @@ def _dimensions(
     con.register("dim_unit_frame", dim)
     con.execute("CREATE TABLE wh.dim_unit AS SELECT * FROM dim_unit_frame ORDER BY unit_id")
 
-    shapes = []
-    for lvl, tol in SIMPLIFY_DEG.items():
+    shapes: list[pd.DataFrame] = []
+    for lvl, depth in zip(units["level"], units["depth"], strict=True):
+        if any(frame["level"].iloc[0] == lvl for frame in shapes):
+            continue
+        tol = SIMPLIFY_DEG[min(int(depth), len(SIMPLIFY_DEG) - 1)]
         sub = units.loc[units["level"] == lvl]
         geoms = np.asarray(sub.geometry.values, dtype=object)
         # Simplify a level as one coverage so neighbours keep sharing their edges.
@@ -238,12 +258,21 @@ def _dimensions(
     con.register("period_frame", periods)
     con.execute("CREATE TABLE wh.dim_period AS SELECT * FROM period_frame ORDER BY sort_order")
 
-    db.run_model(con, "marts/dim_component", materialize="wh.dim_component")
+    db.run_model(
+        con,
+        "marts/dim_component",
+        {"primary_hierarchy": spec.primary_hierarchy},
+        materialize="wh.dim_component",
+    )
     ingest = json.loads(catalog.path(settings, "ingest_manifest").read_text(encoding="utf-8"))
     geo = json.loads(catalog.path(settings, "geoindex_manifest").read_text(encoding="utf-8"))
     quality = _quality_rows(ingest, geo)
     con.register("quality_frame", quality)
     con.execute("CREATE TABLE wh.quality AS SELECT * FROM quality_frame")
+    con.execute(
+        "CREATE TABLE wh.boundary_issues AS SELECT * FROM read_parquet(?)",
+        [str(catalog.path(settings, "boundary_issues"))],
+    )
     meta = {
         "build_id": build_id,
         "fingerprint": fingerprint,
@@ -253,7 +282,8 @@ def _dimensions(
         "city_id": spec.city_id,
         "timezone": spec.timezone,
         "point_res": str(settings.point_res),
-        "map_res": json.dumps(dict(settings.map_res)),
+        "map_res": json.dumps(level_res(settings, spec)),
+        "primary_hierarchy": spec.primary_hierarchy,
     }
     con.register("meta_frame", pd.DataFrame(list(meta.items()), columns=["key", "value"]))
     con.execute("CREATE TABLE wh.meta AS SELECT * FROM meta_frame")
@@ -267,14 +297,12 @@ def _quality_rows(ingest: dict[str, Any], geo: dict[str, Any]) -> pd.DataFrame:
                 rows.append(("ingest", f"boundary_{lvl}", "rows_in", s["rows_in"]))
                 rows.append(("ingest", f"boundary_{lvl}", "accepted", s["accepted"]))
                 rows.append(("ingest", f"boundary_{lvl}", "repaired", s["repaired"]))
-                rows.append(
-                    (
-                        "ingest",
-                        f"boundary_{lvl}",
-                        "invalid_edges_in_source",
-                        s["invalid_edges_in_source"],
-                    )
-                )
+                for item in ("invalid_edges_in_source", "overlap_pairs"):
+                    rows.append(("ingest", f"boundary_{lvl}", item, s.get(item, 0)))
+                # areas in hectares, so the count column stays an integer
+                for item in ("overlap_km2", "gap_km2"):
+                    ha = round(100 * float(s.get(item, 0.0)))
+                    rows.append(("ingest", f"boundary_{lvl}", item.replace("km2", "ha"), ha))
             continue
         rows.append(("ingest", dataset, "rows_in", info["rows_in"]))
         rows.append(("ingest", dataset, "accepted", info["accepted"]))
@@ -287,6 +315,10 @@ def _quality_rows(ingest: dict[str, Any], geo: dict[str, Any]) -> pd.DataFrame:
             rows.append(("geoindex", dataset, f"geo_status:{status}", n))
         for flag, n in geo.get(f"{dataset}_flags", {}).items():
             rows.append(("geoindex", dataset, f"flag:{flag}", n))
+    for kind in ("request", "component"):
+        for hierarchy, statuses in geo.get(f"{kind}_place", {}).items():
+            for status, n in statuses.items():
+                rows.append(("geoindex", f"{kind}_place:{hierarchy}", f"rule:{status}", n))
     for lvl, n in ingest.get("coverage_invalid_edges", {}).items():
         rows.append(("ingest", f"boundary_{lvl}", "coverage_invalid_edges", n))
     return pd.DataFrame(rows, columns=["stage", "dataset", "item", "count"])

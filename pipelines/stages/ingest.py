@@ -26,9 +26,13 @@ from pipelines.sources import boundaries
 from pipelines.sources.spec import (
     ALARM_COLUMNS,
     COMPONENT_COLUMNS,
+    COMPONENT_OPTIONAL,
     EVENT_COLUMNS,
+    EVENT_OPTIONAL,
     REQUEST_COLUMNS,
+    REQUEST_OPTIONAL,
     SourceSpec,
+    SpecError,
     TableSpec,
     load_spec,
 )
@@ -81,11 +85,20 @@ def _stage_table(
     dataset: str,
     *,
     required: tuple[str, ...],
+    optional: tuple[str, ...] = (),
     params: dict[str, Any],
     work_dir: Path,
 ) -> dict[str, Any]:
     """raw_<dataset> view -> staging/checked_<dataset> model -> stg_<dataset> + quarantine."""
-    raw = register_raw(con, f"raw_{dataset}", table, root, required=required, work_dir=work_dir)
+    raw = register_raw(
+        con,
+        f"raw_{dataset}",
+        table,
+        root,
+        required=required,
+        optional=optional,
+        work_dir=work_dir,
+    )
     for file, problem in raw.unreadable.items():
         # A file that does not decode is quarantined whole (source_row -1), never guessed.
         con.execute(
@@ -124,6 +137,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     out = catalog.path(settings, "stg_units")
     out.parent.mkdir(parents=True, exist_ok=True)
     b.units.to_parquet(out, schema_version="1.1.0", write_covering_bbox=True)
+    b.invalid_edges.to_parquet(catalog.path(settings, "boundary_issues"), index=False)
     if len(b.rejected):
         con.register("rejected_units", b.rejected)
         con.execute(
@@ -132,18 +146,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         )
     manifest["inputs"]["boundaries"] = b.stats
     manifest["coverage_invalid_edges"] = {lvl: st["invalid_edges"] for lvl, st in b.stats.items()}
-
-    cats = pd.read_csv(spec.root / spec.categories_file, dtype=str)
-    con.register("categories_raw", cats)
-    con.execute(
-        "CREATE OR REPLACE TABLE stg_categories AS SELECT * EXCLUDE (time_limit_hours),"
-        " CAST(time_limit_hours AS INTEGER) AS time_limit_hours FROM categories_raw"
-    )
-    manifest["inputs"]["categories"] = {
-        "rows_in": len(cats),
-        "accepted": len(cats),
-        "quarantined": {},
-    }
+    manifest["inputs"]["categories"] = _ingest_categories(con, spec)
 
     # Timestamps after the ingest time (plus 10 minutes of clock skew, in the SQL) or
     # before the source's earliest plausible day are quarantined, not trusted.
@@ -172,6 +175,59 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     return manifest
 
 
+def _ingest_categories(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict[str, Any]:
+    """The category table, its columns renamed per ``[categories.columns]``.
+
+    Missing names fall back sensibly (a one-level list is its own fourth level; a source
+    in one language shows that language in both), so any list of types works.
+    """
+    wanted = (
+        "code",
+        "l1_zh",
+        "l1_en",
+        "l4_zh",
+        "l4_en",
+        "department_zh",
+        "department_en",
+        "time_limit_hours",
+    )
+    if spec.categories_file is None:
+        cats = pd.DataFrame(columns=list(wanted))
+    else:
+        raw = pd.read_csv(spec.root / spec.categories_file, dtype=str)
+        cats = raw.rename(columns={v: k for k, v in spec.category_columns.items()})
+        if "code" not in cats.columns:
+            raise SpecError(
+                f"{spec.categories_file}: no 'code' column; map one in [categories.columns]"
+            )
+    fallbacks = {
+        "l1_en": "l1_zh",
+        "l1_zh": "l1_en",
+        "l4_zh": "l1_zh",
+        "l4_en": "l1_en",
+        "department_en": "department_zh",
+        "department_zh": "department_en",
+    }
+    for col in wanted:
+        if col not in cats.columns:
+            src = fallbacks.get(col)
+            cats[col] = cats[src] if src in cats.columns else None
+    if spec.category_names_zh:
+        for col in ("l1", "l4", "department"):
+            cats[f"{col}_zh"] = (
+                cats[f"{col}_en"].map(spec.category_names_zh).fillna(cats[f"{col}_zh"])
+            )
+    cats["time_limit_hours"] = pd.to_numeric(cats["time_limit_hours"], errors="coerce")
+    if spec.default_time_limit_hours is not None:
+        cats["time_limit_hours"] = cats["time_limit_hours"].fillna(spec.default_time_limit_hours)
+    con.register("categories_raw", cats)
+    con.execute(
+        "CREATE OR REPLACE TABLE stg_categories AS SELECT * EXCLUDE (time_limit_hours),"
+        " CAST(time_limit_hours AS INTEGER) AS time_limit_hours FROM categories_raw"
+    )
+    return {"rows_in": len(cats), "accepted": len(cats), "quarantined": {}}
+
+
 def _ingest_requests(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
@@ -180,42 +236,95 @@ def _ingest_requests(
     work_dir: Path,
 ) -> None:
     register_map(con, "map_channel", spec.requests.maps.get("channels", {}))
+    statuses = spec.requests.maps.get("statuses", {})
+    register_map(con, "map_status", statuses)
     requests = _stage_table(
         con,
         spec.requests,
         spec.root,
         "requests",
         required=REQUEST_COLUMNS,
+        optional=REQUEST_OPTIONAL,
         params=params,
         work_dir=work_dir,
     )
-    requests["flagged"] = {
-        "unknown_channel": con.execute(
-            "SELECT count(*) FROM stg_requests WHERE flag_unknown_channel"
-        ).fetchall()[0][0],
-        "active_content": con.execute(
-            "SELECT count(*) FROM stg_requests WHERE flag_active_content"
-        ).fetchall()[0][0],
-        "unknown_event_type": con.execute(
-            "SELECT count(*) FROM stg_requests r ANTI JOIN stg_categories c "
-            "ON c.code = r.event_type"
-        ).fetchall()[0][0],
-    }
+    requests["flagged"] = dict(
+        zip(
+            (
+                "unknown_channel",
+                "active_content",
+                "unknown_event_type",
+                "dst_nonexistent",
+                "dst_ambiguous",
+            ),
+            con.execute(
+                "SELECT count(*) FILTER (WHERE flag_unknown_channel),"
+                " count(*) FILTER (WHERE flag_active_content),"
+                " count(*) FILTER (WHERE event_type IS NOT NULL AND event_type NOT IN"
+                "  (SELECT code FROM stg_categories)),"
+                " count(*) FILTER (WHERE dst_issue = 'nonexistent'),"
+                " count(*) FILTER (WHERE dst_issue = 'ambiguous') FROM stg_requests"
+            ).fetchall()[0],
+            strict=True,
+        )
+    )
     manifest["inputs"]["requests"] = requests
     con.execute(
-        "CREATE OR REPLACE TABLE accepted_request_ids AS SELECT request_id FROM stg_requests"
+        "CREATE OR REPLACE TABLE accepted_requests AS"
+        " SELECT request_id, created_local FROM stg_requests"
     )
     for key, table in (("events", "map_event"), ("levels", "map_level"), ("ratings", "map_rating")):
-        register_map(con, table, spec.events.maps.get(key, {}))
-    manifest["inputs"]["request_events"] = _stage_table(
-        con,
-        spec.events,
-        spec.root,
-        "request_events",
-        required=EVENT_COLUMNS,
-        params=params,
-        work_dir=work_dir,
+        register_map(con, table, spec.events.maps.get(key, {}) if spec.events else {})
+    events_params = {**params, "derived": spec.events is None}
+    if spec.events is None:
+        # No event log: one event per request from its status columns (closed -> closed).
+        register_map(
+            con,
+            "map_event",
+            {
+                raw: ("closed" if value == "closed" else "reported")
+                for raw, value in statuses.items()
+            },
+        )
+        db.run_model(
+            con,
+            "staging/derived_request_events",
+            {"ts_format": spec.requests.timestamp_format},
+            materialize="raw_request_events",
+        )
+        db.run_model(
+            con,
+            "staging/checked_request_events",
+            {**events_params, "ts_format": spec.requests.timestamp_format},
+            materialize="checked_request_events",
+        )
+        result = _split(con, "checked_request_events", "request_events", "stg_request_events")
+        con.execute("DROP TABLE checked_request_events")
+        result["derived_from"] = "requests.status"
+    else:
+        result = _stage_table(
+            con,
+            spec.events,
+            spec.root,
+            "request_events",
+            required=EVENT_COLUMNS,
+            optional=EVENT_OPTIONAL,
+            params=events_params,
+            work_dir=work_dir,
+        )
+    result["flagged"] = dict(
+        zip(
+            ("time_order", "unknown_level", "dst_nonexistent", "dst_ambiguous"),
+            con.execute(
+                "SELECT count(*) FILTER (WHERE flag_time_order),"
+                " count(*) FILTER (WHERE flag_unknown_level),"
+                " count(*) FILTER (WHERE dst_issue = 'nonexistent'),"
+                " count(*) FILTER (WHERE dst_issue = 'ambiguous') FROM stg_request_events"
+            ).fetchall()[0],
+            strict=True,
+        )
     )
+    manifest["inputs"]["request_events"] = result
 
 
 def _ingest_components(
@@ -239,6 +348,7 @@ def _ingest_components(
             spec.root,
             "components",
             required=COMPONENT_COLUMNS,
+            optional=COMPONENT_OPTIONAL,
             params=params,
             work_dir=work_dir,
         )

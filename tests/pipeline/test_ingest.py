@@ -102,7 +102,7 @@ def test_bad_requests_are_quarantined_with_their_reason(corrupted, built_city):
     assert got["rows_in"] == base["rows_in"] + 15
     assert got["quarantined"] == {
         "BAD_TIMESTAMP": 2,
-        "DUPLICATE_ID": 1,
+        "DUPLICATE_ROW": 1,
         "FUTURE_TIMESTAMP": 1,
         "MISSING_ID": 1,
         "SENTINEL_TIMESTAMP": 1,
@@ -127,7 +127,7 @@ def test_quarantine_keeps_the_raw_row_and_where_it_came_from(corrupted):
     assert [r[1] for r in rows] == [
         "BAD_TIMESTAMP",
         "BAD_TIMESTAMP",
-        "DUPLICATE_ID",
+        "DUPLICATE_ROW",
         "FUTURE_TIMESTAMP",
         "MISSING_ID",
         "SENTINEL_TIMESTAMP",
@@ -149,8 +149,9 @@ def test_bad_events_are_quarantined_with_their_reason(corrupted):
 
 def test_bad_coordinates_are_kept_as_unlocated_requests(corrupted):
     geo = duckdb.sql(
-        f"SELECT request_id, geo_status, cell, grid_id FROM "
-        f"read_parquet('{catalog.path(corrupted, 'int_request_geo')}') "
+        f"SELECT request_id, g.geo_status, cell, leaf_id FROM "
+        f"read_parquet('{catalog.path(corrupted, 'int_request_geo')}') AS g "
+        f"JOIN read_parquet('{catalog.path(corrupted, 'int_request_place')}') USING (request_id) "
         "WHERE request_id IN ('NO-COORDS', 'NULL-ISLAND', 'LAT-91') ORDER BY 1"
     ).fetchall()
     assert geo == [
@@ -233,9 +234,10 @@ def test_swapped_coordinates_are_repaired_and_land_where_the_original_does(corru
     rows = {
         rid: (grid, swapped)
         for rid, grid, swapped in duckdb.sql(
-            f"SELECT request_id, grid_id, axis_swapped FROM "
+            f"SELECT request_id, leaf_id, axis_swapped FROM "
             f"read_parquet('{catalog.path(corrupted, 'int_request_geo')}') "
-            "WHERE request_id IN ('SWAPPED', 'NEW-CHANNEL')"
+            f"JOIN read_parquet('{catalog.path(corrupted, 'int_request_place')}') "
+            "USING (request_id) WHERE request_id IN ('SWAPPED', 'NEW-CHANNEL')"
         ).fetchall()
     }
     assert rows["NEW-CHANNEL"][0] is not None and rows["NEW-CHANNEL"][1] is False

@@ -42,7 +42,13 @@ def test_hex_cells_are_at_their_levels_resolution_and_counts_are_positive(wareho
         FROM mart_hex GROUP BY level ORDER BY level
     """).fetchall()
     res = {r[0]: (r[1], r[2]) for r in rows}
-    assert res == {"city": (7, 7), "community": (10, 10), "district": (8, 8), "street": (9, 9)}
+    assert res == {
+        "city": (7, 7),
+        "community": (10, 10),
+        "district": (8, 8),
+        "street": (9, 9),
+        "grid": (10, 10),
+    }
     for _, _, _, bits_ok, min_requests, min_open, min_pop in rows:
         assert bits_ok
         assert min_requests >= 1 and min_open >= 0 and min_pop >= 0

@@ -44,8 +44,9 @@ def test_the_written_spec_loads_and_finds_every_file(small_city, small_settings)
     assert spec.requests.coord_sys == "GCJ02"
     assert spec.requests.paths(spec.root)
     assert spec.events.paths(spec.root)
-    for level, rel in spec.boundary_files.items():
-        assert (spec.root / rel).is_file(), level
+    assert [lvl.name for lvl in spec.levels] == ["district", "street", "community", "grid"]
+    for level in spec.levels:
+        assert (spec.root / level.file).is_file(), level.name
 
 
 @pytest.mark.parametrize("level", ["district", "street", "community", "grid"])

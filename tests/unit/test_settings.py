@@ -37,7 +37,7 @@ def test_environment_variables_override_defaults_and_are_typed(tmp_path):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"YIWANG_MAP_RES": "city=7"}, "lacks levels"),
+        ({"YIWANG_MAP_RES": "district=8"}, "lacks the city"),
         ({"YIWANG_MAP_RES": "city=7,district=8,street=9,community=12"}, "finer than point_res"),
         ({"YIWANG_LANGUAGE": "fr"}, "zh or en"),
     ],

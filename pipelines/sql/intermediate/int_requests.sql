@@ -1,6 +1,5 @@
 -- One row per accepted request with place, category, lifecycle and time limit.
--- Inputs: stg_requests, int_request_geo, int_request_lifecycle, int_unit_lineage,
--- stg_categories. Params: $default_limit_hours.
+-- Inputs: stg_requests, int_request_geo, int_request_lifecycle, stg_categories. Params: $default_limit_hours.
 with requests as (
     select * from stg_requests
 ),
@@ -11,10 +10,6 @@ geo as (
 
 lifecycle as (
     select * from int_request_lifecycle
-),
-
-lineage as (
-    select * from int_unit_lineage
 ),
 
 categories as (
@@ -42,10 +37,6 @@ final as (
         g.lat,
         g.cell,
         g.geo_status,
-        l.grid_id,
-        l.community_id,
-        l.street_id,
-        l.district_id,
         lc.dispatched_at,
         lc.dispatch_level,
         lc.department,
@@ -61,7 +52,6 @@ final as (
         lc.rating
     from requests as r
     left join geo as g on g.request_id = r.request_id
-    left join lineage as l on l.grid_id = g.grid_id
     left join lifecycle as lc on lc.request_id = r.request_id
     left join categories as c on c.code = r.event_type
 )

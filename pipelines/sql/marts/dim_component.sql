@@ -1,5 +1,6 @@
--- City components with their location and admin units. Inputs: stg_components,
--- int_component_geo, int_unit_lineage.
+-- City components with their location and leaf unit in the primary hierarchy.
+-- Inputs: stg_components, int_component_geo, int_component_place.
+-- Params: $primary_hierarchy.
 select
     c.component_id,
     c.kind,
@@ -12,10 +13,8 @@ select
     g.lat,
     g.cell,
     g.geo_status,
-    l.grid_id,
-    l.community_id,
-    l.street_id,
-    l.district_id
+    p.leaf_id
 from stg_components as c
 left join int_component_geo as g on g.component_id = c.component_id
-left join int_unit_lineage as l on l.grid_id = g.grid_id
+left join int_component_place as p
+    on p.component_id = c.component_id and p.hierarchy = $primary_hierarchy

@@ -1,13 +1,17 @@
 -- Counts per period, cockpit level, unit and H3 cell at that level's resolution, from the
 -- unit's own points only (a cell on a boundary is split between units, never clipped).
 -- child_id is the child unit holding most of the cell's requests (ties: the smallest id),
--- so clicking the hex drills there. Inputs: int_request_periods, int_request_units.
+-- so clicking the hex drills there. The city has one set of rows per hierarchy (they
+-- differ only in child_id); it maps every request located inside its outline.
+-- Inputs: int_request_periods, int_request_unit_rows.
 with requests as (
-    select * from int_request_periods where grid_id is not null
+    select * from int_request_periods
+    where geo_status in ('interior', 'exact', 'overlap', 'snapped', 'outside')
 ),
 
 per_child as (
     select
+        u.hierarchy,
         u.level,
         u.unit_id,
         p.period_id,
@@ -20,12 +24,14 @@ per_child as (
         count(p.rating) as rated,
         count(*) filter (where p.rating = 'dissatisfied') as dissatisfied
     from requests as p
-    inner join int_request_units as u on u.request_id = p.request_id
-    group by u.level, u.unit_id, p.period_id, u.res, h3_parent(p.cell, u.res), u.child_id
+    inner join int_request_unit_rows as u on u.request_id = p.request_id
+    where u.unit_id <> '__unassigned__'
+    group by u.hierarchy, u.level, u.unit_id, p.period_id, u.res, h3_parent(p.cell, u.res), u.child_id
 ),
 
 final as (
     select
+        hierarchy,
         level,
         unit_id,
         period_id,
@@ -38,7 +44,7 @@ final as (
         sum(dissatisfied)::bigint as dissatisfied,
         arg_min(child_id, {'n': -requests, 'id': child_id}) as child_id
     from per_child
-    group by level, unit_id, period_id, res, cell
+    group by hierarchy, level, unit_id, period_id, res, cell
 )
 
 select * from final

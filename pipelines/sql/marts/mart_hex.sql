@@ -1,5 +1,6 @@
 -- The worry heatmap: one row per level, unit, period and cell. Inputs: hex_scored.
 select
+    hierarchy,
     level,
     unit_id,
     period_id,
@@ -17,4 +18,4 @@ select
     dissatisfied_share,
     worry_index
 from hex_scored
-order by level, unit_id, period_id, cell
+order by hierarchy, level, unit_id, period_id, cell

@@ -1,4 +1,4 @@
--- Requests per period, unit (city to community) and top-level class, ranked within the unit
+-- Requests per period, unit (every level) and top-level class, ranked within the unit
 -- and period. Inputs: int_request_periods, int_request_units.
 with grouped as (
     select
@@ -11,6 +11,7 @@ with grouped as (
         count(*) filter (where not p.is_closed) as open
     from int_request_periods as p
     inner join int_request_units as u on u.request_id = p.request_id
+    where u.unit_id <> '__unassigned__'
     group by p.period_id, u.level, u.unit_id, p.l1_zh
 )
 

@@ -1,4 +1,4 @@
--- Daily requests and first closures per unit (city to community) over the whole window.
+-- Daily requests and first closures per unit (every level) over the whole window.
 -- Inputs: int_requests, int_request_units.
 with days as (
     select request_id, created_day as day, 1 as requests, 0 as closed from int_requests
@@ -17,6 +17,7 @@ final as (
         sum(d.closed)::bigint as closed
     from days as d
     inner join int_request_units as u on u.request_id = d.request_id
+    where u.unit_id <> '__unassigned__'
     group by u.level, u.unit_id, d.day
 )
 

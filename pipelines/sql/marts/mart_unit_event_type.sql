@@ -1,4 +1,4 @@
--- The ten most frequent event types per period and unit (city to community).
+-- The ten most frequent event types per period and unit (every level).
 -- Inputs: int_request_periods, int_request_units.
 with grouped as (
     select
@@ -11,6 +11,7 @@ with grouped as (
         count(*) as requests
     from int_request_periods as p
     inner join int_request_units as u on u.request_id = p.request_id
+    where u.unit_id <> '__unassigned__'
     group by p.period_id, u.level, u.unit_id, p.event_type
 ),
 

@@ -1,35 +1,27 @@
--- Counts per reporting period and admin unit at every level, in one pass (grouping sets).
--- Requests without a grid (no location, outside every unit) form the '__unassigned__'
--- unit of each level, so every level sums to the city. Inputs: int_request_periods.
--- Params: $city_id.
+-- Counts per reporting period and unit at every level of every hierarchy. Requests without
+-- a unit at a level (no location, outside every unit) form that level's '__unassigned__'
+-- unit, so every level sums to the city. Inputs: int_request_periods, int_request_units.
 with requests as (
     select
-        period_id,
-        coalesce(district_id, '__unassigned__') as district_key,
-        coalesce(street_id, '__unassigned__') as street_key,
-        coalesce(community_id, '__unassigned__') as community_key,
-        coalesce(grid_id, '__unassigned__') as grid_key,
-        is_closed,
-        closed_1d,
-        closed_3d,
-        is_overdue,
-        rating,
-        dispatch_level,
-        reopen_count
-    from int_request_periods
+        p.period_id,
+        u.level,
+        u.unit_id,
+        p.is_closed,
+        p.closed_1d,
+        p.closed_3d,
+        p.is_overdue,
+        p.rating,
+        p.dispatch_level,
+        p.reopen_count
+    from int_request_periods as p
+    inner join int_request_units as u on u.request_id = p.request_id
 ),
 
 grouped as (
     select
         period_id,
-        case
-            when grouping(grid_key) = 0 then 'grid'
-            when grouping(community_key) = 0 then 'community'
-            when grouping(street_key) = 0 then 'street'
-            when grouping(district_key) = 0 then 'district'
-            else 'city'
-        end as level,
-        coalesce(grid_key, community_key, street_key, district_key, $city_id) as unit_id,
+        level,
+        unit_id,
         count(*) as requests,
         count(*) filter (where is_closed) as closed,
         count(*) filter (where not is_closed) as open,
@@ -46,13 +38,7 @@ grouped as (
         count(*) filter (where dispatch_level = 'community') as dispatched_community,
         count(*) filter (where reopen_count > 0) as reopened
     from requests
-    group by grouping sets (
-        (period_id),
-        (period_id, district_key),
-        (period_id, street_key),
-        (period_id, community_key),
-        (period_id, grid_key)
-    )
+    group by period_id, level, unit_id
 )
 
 select * from grouped

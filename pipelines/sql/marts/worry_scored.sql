@@ -4,9 +4,10 @@
 -- their requests over all their residents, and so on), halved and capped at 1, so 50 means
 -- "as bothered as the average peer" and 100 "twice as bothered or more on every count". Fewer than $min_requests requests gives NULL ("insufficient data"),
 -- as does the '__unassigned__' bucket. The city as a unit (res NULL) has no peers of its
--- own and is scored against its districts' average.
+-- own and is scored against the average of the primary hierarchy's top level.
 -- Inputs: worry_input(level, unit_id, period_id, res, requests, open, rated, dissatisfied,
--- population, period_days, ...). Params: $min_requests, $population_floor.
+-- population, period_days, ...). Params: $min_requests, $population_floor,
+-- $city_peer_level.
 with base as (
     select
         *,
@@ -15,7 +16,7 @@ with base as (
             as requests_per_10k_30d,
         open / nullif(requests, 0)::double as backlog_share,
         dissatisfied / nullif(rated, 0)::double as dissatisfied_share,
-        case when level = 'city' and res is null then 'district' else level end
+        case when level = 'city' and res is null then $city_peer_level else level end
             as peer_level,
         requests >= $min_requests and unit_id <> '__unassigned__'
         and not (level = 'city' and res is null) as is_peer

@@ -1,5 +1,7 @@
 -- Type and check lifecycle events. Inputs: raw_request_events, map_event, map_level,
--- map_rating, accepted_request_ids. Params: $ts_format, $tz, $now_local, $earliest_local.
+-- map_rating, accepted_requests (request_id, created_local). Params: $ts_format, $tz,
+-- $now_local, $earliest_local, $derived (events come from a status column: an unmapped
+-- value is an unknown status, not an unknown event).
 with source as (
     select * from raw_request_events
 ),
@@ -10,7 +12,7 @@ typed as (
         source_row,
         nullif(trim(request_id), '') as request_id,
         trim(event) as event_raw,
-        try_strptime(trim(ts), $ts_format) as ts_local,
+        try_strptime(trim(ts), $ts_format) as ts_src,
         nullif(trim(level), '') as level_raw,
         nullif(trim(department), '') as department,
         nullif(trim(rating), '') as rating_raw,
@@ -24,27 +26,34 @@ final as (
         t.source_row,
         t.request_id,
         e.value as event,
-        t.ts_local,
-        timezone('UTC', timezone($tz, t.ts_local)) as ts_utc,
+        -- An event stamped before its request was created (LA closes some requests at
+        -- midnight of the day they came in) is kept at the creation time and flagged, so
+        -- durations are never negative and the request still counts as closed.
+        greatest(t.ts_src, a.created_local) as ts_local,
+        local_to_utc(greatest(t.ts_src, a.created_local), $tz) as ts_utc,
+        t.ts_src,
         l.value as dispatch_level,
         t.department,
         r.value as rating,
         t.source_record,
         case
             when t.request_id is null then 'MISSING_ID'
+            when e.value is null and $derived then 'UNKNOWN_STATUS'
             when e.value is null then 'UNKNOWN_EVENT'
-            when t.ts_local is null then 'BAD_TIMESTAMP'
-            when t.ts_local < $earliest_local then 'SENTINEL_TIMESTAMP'
-            when t.ts_local > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'
+            when t.ts_src is null then 'BAD_TIMESTAMP'
+            when t.ts_src < $earliest_local then 'SENTINEL_TIMESTAMP'
+            when t.ts_src > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'
             when a.request_id is null then 'ORPHAN_EVENT'
             when e.value = 'rated' and r.value is null then 'UNKNOWN_RATING'
         end as reject_reason,
-        (t.level_raw is not null and l.value is null) as flag_unknown_level
+        (t.level_raw is not null and l.value is null) as flag_unknown_level,
+        coalesce(t.ts_src < a.created_local, false) as flag_time_order,
+        dst_issue(t.ts_src, $tz) as dst_issue
     from typed as t
     left join map_event as e on e.source_value = t.event_raw
     left join map_level as l on l.source_value = t.level_raw
     left join map_rating as r on r.source_value = t.rating_raw
-    left join accepted_request_ids as a on a.request_id = t.request_id
+    left join accepted_requests as a on a.request_id = t.request_id
 )
 
 select * from final

@@ -1,6 +1,7 @@
 -- Type and check raw requests. One row out per row in; reject_reason is NULL when accepted.
--- Inputs: raw_requests (canonical VARCHAR columns), map_channel. Params: $ts_format, $tz,
--- $now_local (ingest time in the source's zone), $earliest_local (older means a sentinel).
+-- Inputs: raw_requests (canonical VARCHAR columns), map_channel, map_status. Params:
+-- $ts_format, $tz, $now_local (ingest time in the source's zone), $earliest_local (older
+-- means a sentinel).
 with source as (
     select * from raw_requests
 ),
@@ -18,6 +19,12 @@ typed as (
         try_cast(lng as double) as lng_src,
         try_cast(lat as double) as lat_src,
         nullif(trim(component_id), '') as component_id,
+        nullif(trim(status), '') as status_raw,
+        nullif(trim(closed_at), '') as closed_at_raw,
+        try_strptime(trim(updated_at), $ts_format) as updated_local,
+        -- what a copy says, without where it was read from: equal hashes are one record
+        md5(to_json(struct_pack(*columns(* exclude (source_file, source_row)))))
+            as content_hash,
         source as source_record
     from source
 ),
@@ -25,12 +32,17 @@ typed as (
 ranked as (
     select
         *,
-        -- the first usable copy wins: a broken first copy must not shadow a good second one
-        row_number() over (
-            partition by request_id
-            order by created_local is null, source_file, source_row
-        ) as copy_number
+        -- The copy that wins: usable first (a broken copy must not shadow a good one),
+        -- then the latest source update time (a genuine update replaces the record, never
+        -- by arrival order), then file and row.
+        row_number() over copies as copy_number,
+        first_value(content_hash) over copies as winner_hash,
+        first_value(updated_local) over copies as winner_updated
     from typed
+    window copies as (
+        partition by request_id
+        order by created_local is null, updated_local desc nulls last, source_file, source_row
+    )
 ),
 
 final as (
@@ -39,7 +51,7 @@ final as (
         r.source_row,
         r.request_id,
         r.created_local,
-        timezone('UTC', timezone($tz, r.created_local)) as created_utc,
+        local_to_utc(r.created_local, $tz) as created_utc,
         coalesce(m.value, 'other') as channel,
         r.channel_raw,
         r.event_type,
@@ -48,15 +60,24 @@ final as (
         r.lng_src,
         r.lat_src,
         r.component_id,
+        r.status_raw,
+        r.closed_at_raw,
+        r.updated_local,
         r.source_record,
         case
             when r.request_id is null then 'MISSING_ID'
             when r.created_local is null then 'BAD_TIMESTAMP'
             when r.created_local < $earliest_local then 'SENTINEL_TIMESTAMP'
             when r.created_local > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'
+            -- the same record again (overlapping exports, a re-sent file): a no-op
+            when r.copy_number > 1 and r.content_hash = r.winner_hash then 'DUPLICATE_ROW'
+            -- an older version of a record updated since: kept here as its history
+            when r.copy_number > 1 and r.updated_local < r.winner_updated then 'SUPERSEDED'
+            -- different content, no update time to order them: the first copy wins
             when r.copy_number > 1 then 'DUPLICATE_ID'
         end as reject_reason,
         m.value is null as flag_unknown_channel,
+        dst_issue(r.created_local, $tz) as dst_issue,
         -- Text that a spreadsheet would run as a formula (=, +, -, @ first) or a browser as
         -- markup: kept (it is evidence), flagged, and escaped by every export and renderer.
         coalesce(

@@ -1,8 +1,9 @@
 """One cockpit template for every drill level (a page factory, Vizro's habit).
 
-Each page module (``pages/city.py`` …) registers a URL and calls :func:`render` with its
-level. ``render`` parses the URL state, reads through :mod:`dashboard.data`, builds figures
-with :mod:`dashboard.figures` and composes :mod:`dashboard.components`. Any state the URL can
+The city page (``/``) and the unit page (``/<level>/<unit_id>``) call :func:`render` with
+the level from the URL; levels and their hierarchies are data from the warehouse.
+``render`` parses the URL state, reads through :mod:`dashboard.data`, builds figures with
+:mod:`dashboard.figures` and composes :mod:`dashboard.components`. Any state the URL can
 hold renders something sensible: unknown ids and wrong levels give a friendly empty state,
 unknown periods fall back to the default, a missing warehouse says how to publish one.
 """
@@ -17,7 +18,6 @@ from dash import dcc, html
 
 from dashboard import components, data, figures, fmt, ids, routes
 from dashboard.i18n import Lang, resolve_lang, t
-from dashboard.routes import Level
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,18 @@ TOP_CATEGORIES = 10
 
 
 def level_label(level: str, lang: Lang) -> str:
-    """Return the translated name of a level ("区", "Subdistrict", …)."""
-    return t(f"level.{level}", lang)
+    """Return the name of a level in ``lang`` ("区", "Subdistrict", "Neighborhood council" …).
+
+    Names come from the source spec through the warehouse; a level the build does not know
+    (a mistyped URL) is shown as typed.
+    """
+    try:
+        info = data.level_info(level)
+    except data.WarehouseUnavailableError:
+        info = None
+    if info is not None:
+        return info.label(lang)
+    return t("level.city", lang) if level == "city" else level
 
 
 #: English level words dropped from map labels: the panel title already names the level.
@@ -58,7 +68,7 @@ def short_name(child: str, parent: str) -> str:
     return child
 
 
-def render(level: Level, unit_id: str | None = None, **query: Any) -> html.Div:
+def render(level: str, unit_id: str | None = None, **query: Any) -> html.Div:
     """Return the cockpit of ``unit_id`` at ``level`` for the URL's query state.
 
     Parameters
@@ -82,7 +92,8 @@ def render(level: Level, unit_id: str | None = None, **query: Any) -> html.Div:
         period = data.resolve_period(raw_period)
         if unit is None or unit.level != level:
             return unknown_unit(level, unit_id, lang=lang, period=period.period_id)
-        return _cockpit(unit, period, lang)
+        hierarchy = data.resolve_hierarchy(query.get("by")) if level == "city" else None
+        return _cockpit(unit, period, lang, hierarchy)
     except data.WarehouseUnavailableError as exc:
         log.warning("cockpit unavailable: %s", exc)
         return no_warehouse(lang)
@@ -109,7 +120,7 @@ def no_warehouse(lang: Lang) -> html.Div:
     )
 
 
-def _cockpit(unit: data.Unit, period: data.Period, lang: Lang) -> html.Div:
+def _cockpit(unit: data.Unit, period: data.Period, lang: Lang, hierarchy: str | None) -> html.Div:
     pid = period.period_id
     meta = data.meta()
     chain = data.lineage(unit)
@@ -132,29 +143,57 @@ def _cockpit(unit: data.Unit, period: data.Period, lang: Lang) -> html.Div:
     )
     kpis = components.kpi_strip(data.unit_kpis(unit, pid), lang=lang)
 
-    child_level = routes.CHILD_LEVEL[unit.level]
-    ranked = data.child_kpis(unit, pid)
+    child = data.child_level(unit, hierarchy)
+    if child is not None:
+        ranked = data.child_kpis(unit, pid, hierarchy)
+        rank_level = child.level
+        title = t("panel.ranking", lang, level=child.label(lang))
+    else:
+        # A leaf (a grid, an LA council) has no children: rank it among its peers instead,
+        # which is the first thing its chief asks ("how does my grid compare?").
+        parent = data.unit(unit.parent_id) or data.city()
+        ranked = data.child_kpis(parent, pid)
+        rank_level = unit.level
+        title = t(
+            "panel.ranking_peers",
+            lang,
+            level=level_label(unit.level, lang),
+            parent=parent.name(lang),
+        )
     names = [
         n_en if lang == "en" else n_zh
         for n_zh, n_en in zip(ranked["name_zh"], ranked["name_en"], strict=True)
     ]
-    hrefs = [routes.href(child_level, uid, period=pid, lang=lang) for uid in ranked["unit_id"]]
+    hrefs = [
+        None if uid == unit.unit_id else routes.href(rank_level, uid, period=pid, lang=lang)
+        for uid in ranked["unit_id"]
+    ]
     footnote = None
     if unit.level == "city":
-        footnote = t("ranking.unassigned", lang, value=fmt.fmt_int(data.unassigned_requests(pid)))
+        footnote = t(
+            "ranking.unassigned",
+            lang,
+            value=fmt.fmt_int(data.unassigned_requests(pid, hierarchy)),
+        )
     ranking = components.panel(
-        t("panel.ranking", lang, level=level_label(child_level, lang)),
+        title,
         components.ranking_table(ranked, names=names, hrefs=hrefs, lang=lang, footnote=footnote),
         subtitle=t("panel.ranking_sub", lang),
         class_name="yw-panel-ranking",
     )
 
-    drillable = routes.page_path(child_level, "x") is not None
     map_panel = components.panel(
         t("panel.map", lang),
-        components.graph(ids.MAP, map_figure(unit.unit_id, pid, lang), class_name="yw-map"),
-        subtitle=t("panel.map_hint" if drillable else "panel.map_hint_leaf", lang),
+        components.graph(
+            ids.MAP, map_figure(unit.unit_id, pid, lang, hierarchy or ""), class_name="yw-map"
+        ),
+        subtitle=(
+            t("panel.map_hint", lang)
+            if child is not None
+            else t("panel.map_hint_leaf", lang, level=level_label(unit.level, lang))
+        ),
         class_name="yw-panel-map",
+        extra=_hierarchy_switch(unit, pid, lang, hierarchy),
     )
     trend = components.panel(
         t("panel.trend_week" if period.bucket == "week" else "panel.trend_day", lang),
@@ -196,7 +235,9 @@ def _cockpit(unit: data.Unit, period: data.Period, lang: Lang) -> html.Div:
     )
     # What this page shows; callbacks compare against it, because Dash fires a page's
     # callbacks when the router inserts it (prevent_initial_call does not cover that).
-    state = dcc.Store(id=ids.STATE, data={"period": pid, "lang": lang}, storage_type="memory")
+    state = dcc.Store(
+        id=ids.STATE, data={"period": pid, "lang": lang, "by": hierarchy}, storage_type="memory"
+    )
     fitted = dcc.Store(id=ids.MAP_FITTED, storage_type="memory")
     return html.Div(
         [
@@ -214,25 +255,49 @@ def _cockpit(unit: data.Unit, period: data.Period, lang: Lang) -> html.Div:
     )
 
 
-def map_figure(unit_id: str, period_id: str, lang: Lang) -> dict[str, Any]:
+def _hierarchy_switch(
+    unit: data.Unit, pid: str, lang: Lang, hierarchy: str | None
+) -> html.Nav | None:
+    """Links that divide the city by each hierarchy (LA: regions, council districts)."""
+    tops = data.hierarchies() if unit.level == "city" else ()
+    if len(tops) < 2:
+        return None
+    links = [
+        html.Span(t("hierarchy.by", lang, level=top.label(lang)), className="yw-switch-on")
+        if top.hierarchy == hierarchy
+        else dcc.Link(
+            t("hierarchy.by", lang, level=top.label(lang)),
+            href=routes.href("city", None, period=pid, lang=lang, by=top.hierarchy) or "/",
+            className="yw-switch",
+        )
+        for top in tops
+    ]
+    return html.Nav(links, className="yw-hierarchy", title=t("hierarchy.label", lang))
+
+
+def map_figure(unit_id: str, period_id: str, lang: Lang, hierarchy: str = "") -> dict[str, Any]:
     """Return the heatmap figure of a unit (cached per build, unit, period and language).
 
     The figure is the heaviest part of a page (hundreds to a few thousand polygons); caching
-    it by build name makes a revisit a dictionary lookup.
+    it by build name makes a revisit a dictionary lookup. ``hierarchy`` picks the city's
+    division (empty: the primary one).
     """
-    return _map_figure(data.current_build().name, unit_id, period_id, lang)
+    return _map_figure(data.current_build().name, unit_id, period_id, lang, hierarchy)
 
 
 @lru_cache(maxsize=128)
-def _map_figure(build: str, unit_id: str, period_id: str, lang: Lang) -> dict[str, Any]:
+def _map_figure(
+    build: str, unit_id: str, period_id: str, lang: Lang, hierarchy: str
+) -> dict[str, Any]:
     # ``build`` is only the cache key: data.* always reads the current build, and a stale
     # entry for an old build can never be hit once CURRENT moved on.
     del build
     unit = data.unit(unit_id)
     if unit is None:
         return figures.empty_figure(t("chart.empty", lang))
-    child_level = routes.CHILD_LEVEL[unit.level]
-    kids = {u.unit_id: u for u in data.children(unit)}
+    by = hierarchy or None
+    child = data.child_level(unit, by)
+    kids = {u.unit_id: u for u in data.children(unit, by)}
     parent_name = unit.name(lang)
 
     def label(uid: object) -> str:
@@ -240,16 +305,18 @@ def _map_figure(build: str, unit_id: str, period_id: str, lang: Lang) -> dict[st
         return kid.name(lang) if kid else fmt.NA
 
     def path(uid: object) -> str:
-        return (routes.page_path(child_level, str(uid)) or "") if str(uid) in kids else ""
+        if child is None or str(uid) not in kids:
+            return ""
+        return routes.page_path(child.level, str(uid)) or ""
 
-    cells = data.hex_cells(unit, period_id)
+    cells = data.hex_cells(unit, period_id, by)
     cells = cells.assign(
         child_name=[label(c) for c in cells["child_id"]],
         drill_path=[path(c) for c in cells["child_id"]],
     )
-    ranked = data.child_kpis(unit, period_id)
-    shapes = data.child_outlines(unit).set_index("unit_id")["geojson"]
-    is_grid = child_level == "grid"
+    ranked = data.child_kpis(unit, period_id, by)
+    shapes = data.child_outlines(unit, by).set_index("unit_id")["geojson"]
+    is_grid = child is not None and child.child_level is None
     names = [label(uid) for uid in ranked["unit_id"]]
     children = ranked.assign(
         geojson=ranked["unit_id"].map(shapes),

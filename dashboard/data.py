@@ -8,8 +8,10 @@ It serves the published warehouse build named in ``04_warehouse/CURRENT`` (catal
 * every call stats ``CURRENT`` (microseconds) and reopens when the publisher swapped it, so a
   new build is served without restarting the app;
 * every cache is keyed by the build, so a swap can never mix two builds in one screen;
-* values are bound as ``$name`` parameters, never formatted into SQL; the only identifiers
-  chosen at run time (levels, trend buckets) come from allow-lists.
+* values are bound as ``$name`` parameters, never formatted into SQL; the only identifier
+  chosen at run time (the trend bucket) comes from an allow-list;
+* levels are data (``dim_level``): the demo's district/street/community/grid and LA's
+  region/council, with alternative hierarchies, go through the same code.
 
 The public functions below are the seam where a later issue adds per-user scope: they are
 the only way pages reach data. Results are cached and shared between requests, so callers
@@ -37,16 +39,9 @@ from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Level: TypeAlias = Literal["city", "district", "street", "community", "grid"]
+Level: TypeAlias = str
 Bucket: TypeAlias = Literal["day", "week"]
 
-LEVELS: tuple[Level, ...] = ("city", "district", "street", "community", "grid")
-CHILD_LEVEL: dict[str, Level] = {
-    "city": "district",
-    "district": "street",
-    "street": "community",
-    "community": "grid",
-}
 CHILD_KPI_COLUMNS = (
     "unit_id",
     "name_zh",
@@ -95,6 +90,24 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class LevelInfo:
+    """One level of the build's hierarchies (the city is level ``city``, depth 0)."""
+
+    level: str
+    hierarchy: str | None
+    depth: int
+    parent_level: str | None
+    child_level: str | None
+    label_zh: str
+    label_en: str
+    res: int
+
+    def label(self, lang: str) -> str:
+        """Return the level's name in ``lang``."""
+        return self.label_en if lang == "en" else self.label_zh
+
+
+@dataclass(frozen=True)
 class Period:
     """One selectable statistics period (rolling window or calendar month)."""
 
@@ -126,6 +139,7 @@ class Meta:
     source_name: str
     city_id: str
     timezone: str
+    primary_hierarchy: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,13 +281,6 @@ def _rows(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> list[t
     return _query(b, sql, params, "rows")
 
 
-def _level(level: str) -> Level:
-    for known in LEVELS:
-        if level == known:
-            return known
-    raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
-
-
 # ---------------------------------------------------------------------------------------------
 # cached queries (first argument: the build, which keys the cache)
 
@@ -288,7 +295,20 @@ def _meta(b: Build) -> Meta:
         source_name=values.get("source_name", ""),
         city_id=values.get("city_id", ""),
         timezone=values.get("timezone", "UTC"),
+        primary_hierarchy=values.get("primary_hierarchy", "main"),
     )
+
+
+@lru_cache(maxsize=4)
+def _levels(b: Build) -> dict[str, LevelInfo]:
+    rows = _rows(
+        b,
+        """
+        SELECT level, hierarchy, depth, parent_level, child_level, label_zh, label_en, res
+        FROM dim_level ORDER BY sort_order
+        """,
+    )
+    return {r[0]: LevelInfo(*r) for r in rows}
 
 
 @lru_cache(maxsize=4)
@@ -377,7 +397,9 @@ def _child_kpis(b: Build, child_level: Level, parent_id: str, period_id: str) ->
 
 
 @lru_cache(maxsize=256)
-def _hex_cells(b: Build, level: Level, unit_id: str, period_id: str) -> pd.DataFrame:
+def _hex_cells(
+    b: Build, level: Level, unit_id: str, period_id: str, hierarchy: str
+) -> pd.DataFrame:
     return _frame(
         b,
         """
@@ -385,9 +407,10 @@ def _hex_cells(b: Build, level: Level, unit_id: str, period_id: str) -> pd.DataF
         FROM mart_hex AS m
         JOIN hex_shape AS s ON s.res = m.res AND s.cell = m.cell
         WHERE m.level = $level AND m.unit_id = $unit_id AND m.period_id = $period_id
+          AND m.hierarchy = $hierarchy
         ORDER BY m.cell
         """,
-        {"level": level, "unit_id": unit_id, "period_id": period_id},
+        {"level": level, "unit_id": unit_id, "period_id": period_id, "hierarchy": hierarchy},
     )
 
 
@@ -466,6 +489,7 @@ def _quality(b: Build) -> dict[str, int]:
 
 _CACHED = (
     _meta,
+    _levels,
     _periods,
     _units,
     _children_index,
@@ -518,6 +542,47 @@ def resolve_period(period_id: object) -> Period:
     return known.get(DEFAULT_PERIOD) or next(iter(known.values()))
 
 
+def levels() -> dict[str, LevelInfo]:
+    """Return the build's levels by name, the city first, then each hierarchy top down."""
+    return _levels(current_build())
+
+
+def level_info(level: object) -> LevelInfo | None:
+    """Return the level called ``level``, or ``None`` if the build has none of that name."""
+    return levels().get(level) if isinstance(level, str) else None
+
+
+def hierarchies() -> tuple[LevelInfo, ...]:
+    """Return the top level of each hierarchy, the primary one first (the city's drills)."""
+    tops = [lv for lv in levels().values() if lv.depth == 1]
+    primary = meta().primary_hierarchy
+    return tuple(sorted(tops, key=lambda lv: lv.hierarchy != primary))
+
+
+def resolve_hierarchy(hierarchy: object) -> str:
+    """Return ``hierarchy`` if the build has it, else the primary hierarchy."""
+    known = {lv.hierarchy for lv in hierarchies()}
+    return (
+        hierarchy if isinstance(hierarchy, str) and hierarchy in known else meta().primary_hierarchy
+    )
+
+
+def child_level(u: Unit, hierarchy: str | None = None) -> LevelInfo | None:
+    """Return the level of ``u``'s children (for the city: in ``hierarchy``); None at a leaf."""
+    if u.level == "city":
+        wanted = resolve_hierarchy(hierarchy)
+        return next((lv for lv in hierarchies() if lv.hierarchy == wanted), None)
+    info = level_info(u.level)
+    return level_info(info.child_level) if info and info.child_level else None
+
+
+def _hierarchy_of(u: Unit, hierarchy: str | None) -> str:
+    info = level_info(u.level)
+    if u.level == "city" or info is None or info.hierarchy is None:
+        return resolve_hierarchy(hierarchy)
+    return info.hierarchy
+
+
 def city() -> Unit:
     """Return the city unit (the root of the drill tree)."""
     b = current_build()
@@ -544,9 +609,14 @@ def lineage(u: Unit) -> tuple[Unit, ...]:
     return tuple(reversed(chain))
 
 
-def children(u: Unit) -> tuple[Unit, ...]:
-    """Return the child units of ``u`` (districts of the city, …, grids of a community)."""
-    return _children_index(current_build()).get(u.unit_id, ())
+def children(u: Unit, hierarchy: str | None = None) -> tuple[Unit, ...]:
+    """Return the child units of ``u`` (districts of the city, …, grids of a community).
+
+    The city has children in every hierarchy; ``hierarchy`` picks one (default: primary).
+    """
+    kids = _children_index(current_build()).get(u.unit_id, ())
+    level = child_level(u, hierarchy)
+    return tuple(k for k in kids if level is not None and k.level == level.level)
 
 
 def unit_kpis(u: Unit, period_id: str) -> dict[str, Any] | None:
@@ -557,10 +627,10 @@ def unit_kpis(u: Unit, period_id: str) -> dict[str, Any] | None:
     dict or None
         Columns of ``mart_unit_kpi``; SQL NULLs (e.g. an insufficient worry index) as ``None``.
     """
-    return _unit_kpis(current_build(), _level(u.level), u.unit_id, period_id)
+    return _unit_kpis(current_build(), u.level, u.unit_id, period_id)
 
 
-def child_kpis(u: Unit, period_id: str) -> pd.DataFrame:
+def child_kpis(u: Unit, period_id: str, hierarchy: str | None = None) -> pd.DataFrame:
     """Return one row per child unit of ``u`` ranked by worry index (highest first).
 
     Children without requests in the period are included with zero counts. The
@@ -572,20 +642,23 @@ def child_kpis(u: Unit, period_id: str) -> pd.DataFrame:
         ``unit_id, name_zh, name_en, center_lng, center_lat, requests, open, overdue,
         completion_rate, satisfaction_rate, worry_index``.
     """
-    child_level = CHILD_LEVEL.get(u.level)
-    if child_level is None:
+    level = child_level(u, hierarchy)
+    if level is None:
         return pd.DataFrame(columns=list(CHILD_KPI_COLUMNS))
-    return _child_kpis(current_build(), child_level, u.unit_id, period_id)
+    return _child_kpis(current_build(), level.level, u.unit_id, period_id)
 
 
-def unassigned_requests(period_id: str) -> int:
-    """Return requests of the period that no district holds (no location or outside all)."""
+def unassigned_requests(period_id: str, hierarchy: str | None = None) -> int:
+    """Return requests of the period no top-level unit holds (no location, outside all)."""
     b = current_build()
-    row = _unit_kpis(b, "district", UNASSIGNED, period_id)
+    top = child_level(city(), hierarchy)
+    if top is None:
+        return 0
+    row = _unit_kpis(b, top.level, UNASSIGNED, period_id)
     return int(row["requests"]) if row and row.get("requests") is not None else 0
 
 
-def hex_cells(u: Unit, period_id: str) -> pd.DataFrame:
+def hex_cells(u: Unit, period_id: str, hierarchy: str | None = None) -> pd.DataFrame:
     """Return the unit's H3 heatmap cells at its level's resolution, with cell rings.
 
     Returns
@@ -593,17 +666,18 @@ def hex_cells(u: Unit, period_id: str) -> pd.DataFrame:
     pandas.DataFrame
         ``cell_id`` (hex string), ``ring`` (compact JSON ``[[lng, lat], ...]``),
         ``requests, open, overdue, worry_index`` (NaN = insufficient data) and ``child_id``
-        (the child unit holding most of the cell's requests: the drill target).
+        (the child unit holding most of the cell's requests, in ``hierarchy`` for the city:
+        the drill target).
     """
-    return _hex_cells(current_build(), _level(u.level), u.unit_id, period_id)
+    return _hex_cells(current_build(), u.level, u.unit_id, period_id, _hierarchy_of(u, hierarchy))
 
 
-def child_outlines(u: Unit) -> pd.DataFrame:
+def child_outlines(u: Unit, hierarchy: str | None = None) -> pd.DataFrame:
     """Return GeoJSON geometry text of the child units of ``u`` (``unit_id, geojson``)."""
-    child_level = CHILD_LEVEL.get(u.level)
-    if child_level is None:
+    level = child_level(u, hierarchy)
+    if level is None:
         return pd.DataFrame({"unit_id": [], "geojson": []})
-    return _outlines(current_build(), child_level, u.unit_id)
+    return _outlines(current_build(), level.level, u.unit_id)
 
 
 def outline(u: Unit) -> str | None:
@@ -620,9 +694,7 @@ def trend(u: Unit, period: Period) -> pd.DataFrame:
         ``day`` (bucket start), ``requests``, ``closed`` and ``days`` (days of the period in
         the bucket: 1 for daily buckets, up to 7 for weeks). Quiet days count as zeros.
     """
-    return _trend(
-        current_build(), _level(u.level), u.unit_id, period.start, period.end, period.bucket
-    )
+    return _trend(current_build(), u.level, u.unit_id, period.start, period.end, period.bucket)
 
 
 def top_categories(u: Unit, period_id: str, n: int = 10) -> pd.DataFrame:
@@ -633,7 +705,7 @@ def top_categories(u: Unit, period_id: str, n: int = 10) -> pd.DataFrame:
     pandas.DataFrame
         ``l1_zh, l1_en, requests, open, rank`` ordered by rank.
     """
-    return _categories(current_build(), _level(u.level), u.unit_id, period_id, int(n))
+    return _categories(current_build(), u.level, u.unit_id, period_id, int(n))
 
 
 def quality_counts() -> dict[str, int]:

@@ -1,34 +1,33 @@
-"""URLs are the drill state: ``/``, ``/district/<id>``, ``/street/<id>``, ``/community/<id>``.
+"""URLs are the drill state: ``/`` for the city, ``/<level>/<unit_id>`` for any unit.
 
 Pure helpers that build and parse them, shared by links, breadcrumbs and callbacks, so the
-query string (``?period=...&lang=...``) survives every navigation.
+query string (``?period=...&lang=...&by=...``) survives every navigation. Level names come
+from the warehouse (``district``, ``street`` … for the demo; ``region``, ``nc``,
+``council_district`` for Los Angeles); a URL naming an unknown level renders a friendly
+empty state, never an error.
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
-from urllib.parse import parse_qsl, urlencode
+import re
+from typing import TypeAlias
+from urllib.parse import parse_qsl, quote, urlencode
 
-Level: TypeAlias = Literal["city", "district", "street", "community", "grid"]
+Level: TypeAlias = str
 
-#: Cockpit levels in drill order; grids are shown on the community page but have no page.
-PAGE_LEVELS: tuple[Level, ...] = ("city", "district", "street", "community")
-CHILD_LEVEL: dict[Level, Level] = {
-    "city": "district",
-    "district": "street",
-    "street": "community",
-    "community": "grid",
-}
 #: Query keys the app owns; anything else in a pasted URL is dropped when we rebuild it.
-STATE_KEYS = ("period", "lang")
+#: ``by`` is the hierarchy the city page drills by (e.g. LA's council districts).
+STATE_KEYS = ("period", "lang", "by")
+#: Level names as the spec allows them: they are path segments, so nothing else gets in.
+_LEVEL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 def page_path(level: Level, unit_id: str | None = None) -> str | None:
-    """Return the page path of a unit, or ``None`` for levels without a page (grids)."""
+    """Return the page path of a unit (``None`` without an id or with an odd level name)."""
     if level == "city":
         return "/"
-    if level in PAGE_LEVELS and unit_id:
-        return f"/{level}/{unit_id}"
+    if unit_id and _LEVEL_NAME.match(level):
+        return f"/{level}/{quote(unit_id, safe='')}"
     return None
 
 
@@ -38,16 +37,31 @@ def parse_search(search: str | None) -> dict[str, str]:
     return {k: v for k, v in pairs if k in STATE_KEYS}
 
 
-def with_query(path: str, *, period: str | None = None, lang: str | None = None) -> str:
+def with_query(
+    path: str, *, period: str | None = None, lang: str | None = None, by: str | None = None
+) -> str:
     """Append the state query string to ``path`` (keys with ``None`` values left out)."""
-    query = {k: v for k, v in (("period", period), ("lang", lang)) if v}
+    query = {k: v for k, v in (("period", period), ("lang", lang), ("by", by)) if v}
     return f"{path}?{urlencode(query)}" if query else path
 
 
-def href(level: Level, unit_id: str | None, *, period: str | None, lang: str | None) -> str | None:
-    """Link to a unit's cockpit keeping period and language; ``None`` if it has no page."""
+def href(
+    level: Level,
+    unit_id: str | None,
+    *,
+    period: str | None,
+    lang: str | None,
+    by: str | None = None,
+) -> str | None:
+    """Link to a unit's cockpit keeping period and language; ``None`` if it has no page.
+
+    ``by`` (the city's hierarchy) is kept on city links only: below the city a unit's own
+    hierarchy is implied by its level.
+    """
     path = page_path(level, unit_id)
-    return None if path is None else with_query(path, period=period, lang=lang)
+    if path is None:
+        return None
+    return with_query(path, period=period, lang=lang, by=by if level == "city" else None)
 
 
 def update_search(
@@ -58,4 +72,6 @@ def update_search(
     """Return ``pathname`` with its state query updated by ``changes`` (an href)."""
     state = parse_search(search)
     state.update(changes)
-    return with_query(pathname or "/", period=state.get("period"), lang=state.get("lang"))
+    return with_query(
+        pathname or "/", period=state.get("period"), lang=state.get("lang"), by=state.get("by")
+    )

@@ -44,8 +44,15 @@ def units(city_data: Settings) -> dict[str, data.Unit]:
 
 
 def _layout_of(module: str, **kwargs: Any) -> Any:
-    """Call a registered page's layout the way the Dash router does (path vars + query)."""
-    return dash.page_registry[f"dashboard.pages.{module}"]["layout"](**kwargs)
+    """Call a registered page's layout the way the Dash router does (path vars + query).
+
+    ``module`` is a page module (``city``, ``quality``) or a level name, which the router
+    sends to the one unit page as ``/<level>/<unit_id>``.
+    """
+    registry = dash.page_registry
+    if f"dashboard.pages.{module}" in registry:
+        return registry[f"dashboard.pages.{module}"]["layout"](**kwargs)
+    return registry["dashboard.pages.unit"]["layout"](level=module, **kwargs)
 
 
 def _ids_in(component: Any) -> set[str]:

@@ -34,11 +34,14 @@ def test_build_time_is_shown_in_the_city_time_zone():
     assert fmt_local_time("2026-11-01T00:00:00") == "2026-11-01 00:00"
 
 
-def test_page_paths_follow_the_drill_levels():
+def test_every_level_has_a_page_path_and_odd_level_names_have_none():
     assert routes.page_path("city") == "/"
     assert routes.page_path("district", "440303") == "/district/440303"
     assert routes.page_path("community", "440303001001") == "/community/440303001001"
-    assert routes.page_path("grid", "440303001001001") is None
+    assert routes.page_path("grid", "440303001001001") == "/grid/440303001001001"
+    assert routes.page_path("nc", "NC 47/x") == "/nc/NC%2047%2Fx"
+    assert routes.page_path("../etc", "1") is None
+    assert routes.page_path("district", None) is None
 
 
 def test_links_keep_period_and_language():

@@ -7,7 +7,7 @@ import json
 import pytest
 from dash._utils import to_json
 
-from dashboard import ids
+from dashboard import data, ids
 
 COCKPIT_IDS = {
     ids.STATE,
@@ -87,10 +87,23 @@ def test_ranking_names_link_one_level_down(units, layout_of):
     )
 
 
-def test_grids_in_the_community_ranking_are_not_links(units, layout_of):
+def test_grids_in_the_community_ranking_link_to_grid_cockpits(units, layout_of):
     page = layout_of("community", unit_id=units["community"].unit_id)
     ranking = next(c for c in page._traverse() if getattr(c, "id", None) == ids.RANKING)
-    assert not [c for c in ranking._traverse() if getattr(c, "href", None)]
+    hrefs = [c.href for c in ranking._traverse() if getattr(c, "href", None)]
+    assert hrefs and all(h.startswith("/grid/") for h in hrefs)
+
+
+def test_a_grid_cockpit_ranks_the_grid_among_its_peers(units, layout_of):
+    grid = data.children(units["community"])[0]
+    page = layout_of("grid", unit_id=grid.unit_id, lang="en")
+    ranking = next(c for c in page._traverse() if getattr(c, "id", None) == ids.RANKING)
+    hrefs = [c.href for c in ranking._traverse() if getattr(c, "href", None)]
+    peers = data.children(units["community"])
+    # every peer but the page's own grid is a link; the grid itself is plain text
+    assert len(hrefs) == len(peers) - 1
+    assert not any(grid.unit_id in h for h in hrefs)
+    assert units["community"].name("en") in str(page.to_plotly_json())
 
 
 def test_city_page_notes_unassigned_requests(layout_of, ids_in):

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from pipelines import catalog
-from pipelines.settings import Settings
+from pipelines.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
@@ -81,6 +81,44 @@ def build(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     report = run_all(settings, until=until, skip_if_fresh=if_stale)
     typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+#: The committed spec of the reference real source (data read in place from ../shared).
+LA_SPEC = PROJECT_ROOT / "sources" / "la-311" / "source.toml"
+
+
+@app.command()
+def la(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data folder for the LA warehouse (default: <data>/la-311)")
+    ] = None,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the cockpit once built")
+    ] = True,
+    host: Annotated[str | None, typer.Option(help="Listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+) -> None:
+    """Build the Los Angeles 311 warehouse from ../shared/data/la-311 and serve it."""
+    from pipelines.sources.spec import SpecError, load_spec
+    from pipelines.stages import run_all
+
+    base = Settings.from_env()
+    target = data_dir or base.data_dir / "la-311"
+    settings = _settings(target, source=LA_SPEC, host=host, port=port)
+    try:
+        load_spec(LA_SPEC)
+    except SpecError as exc:
+        typer.echo(
+            f"cannot read the LA source: {exc}\n(the LA data is read in place from "
+            "../shared/data/la-311 beside the project)",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    report = run_all(settings, skip_if_fresh=True)
+    typer.echo(f"LA warehouse at {target}: {json.dumps(report.get('publish', report))}")
+    if serve_after:
+        serve(data_dir=target, host=host, port=port)
 
 
 @app.command()

@@ -50,7 +50,7 @@ def read_boundaries(spec: SourceSpec) -> BoundaryResult:
     edges: list[pd.DataFrame] = []
     stats: dict[str, dict[str, Any]] = {}
     by_level: dict[str, pd.DataFrame] = {
-        "city": pd.DataFrame({"unit_id": [spec.city_id], "name_zh": [spec.city_name]})
+        "city": pd.DataFrame({"unit_id": [spec.city_id], "name_source": [spec.city_name]})
     }
     for level in spec.levels:
         good, bad, st, bad_edges = _read_level(spec, level, by_level[level.parent])
@@ -59,7 +59,7 @@ def read_boundaries(spec: SourceSpec) -> BoundaryResult:
         rejected.append(bad)
         edges.append(bad_edges)
         stats[level.name] = st
-    units = pd.concat(frames, ignore_index=True)
+    units = pd.concat(frames, ignore_index=True).drop(columns="name_source")
     dup = units["unit_id"].duplicated(keep=False)
     if dup.any():
         clash = units.loc[dup].groupby("unit_id")["level"].agg(list).head(5).to_dict()
@@ -119,13 +119,16 @@ def _read_level(
             "hierarchy": level.hierarchy,
             "depth": level.depth,
             "parent_id": _parent_ids(spec, level, raw, parents),
-            "name_zh": raw[level.name_field].astype("string"),
-            "name_en": (
-                raw[level.name_en_field].astype("string")
+            "name_zh": _names(raw[level.name_field], level.name_zh_template),
+            "name_en": _names(
+                raw[level.name_en_field]
                 if level.name_en_field in raw.columns
-                else raw[level.name_field].astype("string")
+                else raw[level.name_field],
+                level.name_en_template,
             ),
             "population": _population(spec, level, raw, ids),
+            # the name as the file has it: what a child's parent_field may refer to
+            "name_source": raw[level.name_field].astype("string").str.strip(),
         }
     )
     geoms = np.asarray(raw.geometry.values, dtype=object)
@@ -183,6 +186,11 @@ def _read_level(
     return good, bad, st, edges
 
 
+def _names(values: pd.Series, template: str) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return text if template == "{}" else text.map(template.format, na_action="ignore")
+
+
 def _parent_ids(
     spec: SourceSpec, level: LevelSpec, raw: pd.DataFrame, parents: pd.DataFrame
 ) -> pd.Series:
@@ -191,7 +199,7 @@ def _parent_ids(
     value = raw[level.parent_field].astype("string").str.strip()
     parent_spec = spec.level(level.parent)
     if level.parent_key == "name":
-        by_name = dict(zip(parents["name_zh"].astype(str), parents["unit_id"], strict=True))
+        by_name = dict(zip(parents["name_source"].astype(str), parents["unit_id"], strict=True))
         return value.map(by_name).astype("string")
     return (parent_spec.id_prefix + value.str.replace(r"\.0$", "", regex=True)).astype("string")
 

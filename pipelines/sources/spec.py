@@ -31,6 +31,10 @@ class TableSpec:
     timestamp_format: str = "%Y-%m-%d %H:%M:%S"
     encoding: str = "utf-8"
     maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Canonical columns with one value for the whole table (``kind = "parking meter"``).
+    constants: dict[str, str] = field(default_factory=dict)
+    #: Prepended to the table's ids, so two layers' ids cannot collide.
+    id_prefix: str = ""
 
     def paths(self, root: Path) -> list[Path]:
         """Files of this table, sorted; raises :class:`SpecError` when none match."""
@@ -67,6 +71,9 @@ class LevelSpec:
     population_file: str | None = None
     population_id_field: str = "id"
     res: int | None = None
+    #: Display names built from the name field, e.g. ``"第{}选区"`` / ``"Council District {}"``.
+    name_zh_template: str = "{}"
+    name_en_template: str = "{}"
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ class SourceSpec:
     default_time_limit_hours: float | None
     requests: TableSpec
     events: TableSpec | None
-    components: TableSpec | None
+    components: tuple[TableSpec, ...]
     alarms: TableSpec | None
 
     @property
@@ -161,6 +168,8 @@ _LEVEL_KEYS = {
     "population_file",
     "population_id_field",
     "res",
+    "name_zh_template",
+    "name_en_template",
 }
 _FIELD_DEFAULTS = ("id_field", "name_field", "name_en_field", "parent_field", "population_field")
 
@@ -182,11 +191,18 @@ def _coord_sys(value: str, where: str) -> CoordSys:
 
 
 def _table(
-    doc: dict[str, Any], key: str, required: tuple[str, ...], map_keys: tuple[str, ...] = ()
+    doc: dict[str, Any],
+    key: str,
+    required: tuple[str, ...],
+    map_keys: tuple[str, ...] = (),
+    section: dict[str, Any] | None = None,
 ) -> TableSpec:
-    section = _get(doc, key)
-    columns = dict(_get(doc, f"{key}.columns"))
-    missing = [c for c in required if c not in columns]
+    section = _get(doc, key) if section is None else section
+    if "columns" not in section:
+        raise SpecError(f"source spec lacks [{key}.columns]")
+    columns = dict(section["columns"])
+    constants = {str(k): str(v) for k, v in section.get("constants", {}).items()}
+    missing = [c for c in required if c not in columns and c not in constants]
     if missing:
         raise SpecError(f"[{key}.columns] lacks {missing}")
     files = section.get("files") or section.get("file")
@@ -199,6 +215,8 @@ def _table(
         timestamp_format=str(section.get("timestamp_format", "%Y-%m-%d %H:%M:%S")),
         encoding=str(section.get("encoding", "utf-8")),
         maps={m: {str(k): str(v) for k, v in section.get(m, {}).items()} for m in map_keys},
+        constants=constants,
+        id_prefix=str(section.get("id_prefix", "")),
     )
 
 
@@ -289,10 +307,28 @@ def _levels(doc: dict[str, Any]) -> tuple[LevelSpec, ...]:
             ),
             population_id_field=str(entry.get("population_id_field", "id")),
             res=res,
+            name_zh_template=str(entry.get("name_zh_template", "{}")),
+            name_en_template=str(entry.get("name_en_template", "{}")),
         )
         out.append(level)
         last_in[hierarchy] = level
     return tuple(out)
+
+
+def _components(doc: dict[str, Any]) -> tuple[TableSpec, ...]:
+    """``[components]`` (one register) or ``[[components]]`` (one per layer)."""
+    raw = doc.get("components")
+    if raw is None:
+        return ()
+    sections = raw if isinstance(raw, list) else [raw]
+    tables = tuple(
+        _table(doc, f"components #{i + 1}", COMPONENT_COLUMNS, section=section)
+        for i, section in enumerate(sections)
+    )
+    datums = {t.coord_sys for t in tables}
+    if len(datums) > 1:
+        raise SpecError(f"[[components]] layers must share one coord_sys, got {sorted(datums)}")
+    return tables
 
 
 def load_spec(file: Path) -> SourceSpec:
@@ -361,6 +397,6 @@ def load_spec(file: Path) -> SourceSpec:
             if "events" in doc
             else None
         ),
-        components=_table(doc, "components", COMPONENT_COLUMNS) if "components" in doc else None,
+        components=_components(doc),
         alarms=_table(doc, "alarms", ALARM_COLUMNS) if "alarms" in doc else None,
     )

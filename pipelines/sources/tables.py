@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import geopandas as gpd
+import pandas as pd
 
 from pipelines.sources.encoding import EncodingProblem, codec_for, to_utf8
 from pipelines.sources.spec import SpecError, TableSpec
@@ -20,6 +22,17 @@ from pipelines.sources.spec import SpecError, TableSpec
 def quote_ident(name: str) -> str:
     """Quote an SQL identifier (doubling embedded quotes)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """Quote an SQL string literal (doubling embedded quotes): spec constants only."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+#: Suffixes read through pyogrio, with a representative point per feature.
+GEOMETRY_SUFFIXES = {".geojson", ".shp", ".gpkg", ".fgb"}
+#: Columns that ``TableSpec.id_prefix`` applies to.
+ID_COLUMNS = ("request_id", "component_id")
 
 
 @dataclass
@@ -83,6 +96,23 @@ def register_raw(
         # read_csv takes a list of files too; the stub says one path only
         rel = con.read_csv(names, header=True, all_varchar=True, filename=True)  # type: ignore[arg-type]
         row = None
+    elif suffixes <= GEOMETRY_SUFFIXES:
+        # Layers with geometry (GeoJSON, Shapefile, GeoPackage): read whole with pyogrio,
+        # each feature's representative point as geometry_lng / geometry_lat (a count
+        # station's street segment becomes a point on it). Not streamed: such registers are
+        # small, and GeoJSON cannot be read in pieces anyway.
+        frames = []
+        for f in files:
+            layer = gpd.read_file(f)
+            point = layer.geometry.representative_point()
+            frame = pd.DataFrame(layer.drop(columns="geometry"))
+            frame["geometry_lng"], frame["geometry_lat"] = point.x, point.y
+            frame["filename"] = str(f)
+            frame["file_row_number"] = range(len(frame))
+            frames.append(frame)
+        con.register(f"{view}__frame", pd.concat(frames, ignore_index=True))
+        rel = con.table(f"{view}__frame")
+        row = "file_row_number"
     elif suffixes <= {".json", ".jsonl", ".ndjson"}:
         # JSON is UTF-8 by definition (RFC 8259); arrays of records and JSON lines both work.
         names = [str(f) for f in files]
@@ -95,20 +125,29 @@ def register_raw(
     else:
         raise SpecError(f"{view}: cannot read files with suffixes {sorted(suffixes)}")
     present = set(rel.columns)
-    missing = [canon for canon in required if spec.columns.get(canon) not in present]
+    missing = [
+        canon
+        for canon in required
+        if canon not in spec.constants and spec.columns.get(canon) not in present
+    ]
     if missing:
         wanted = {c: spec.columns.get(c) for c in missing}
         raise SpecError(f"{view}: required columns missing from {files[0].name}: {wanted}")
     exprs = [
-        f"CAST({quote_ident(src)} AS VARCHAR) AS {quote_ident(canon)}"
+        f"{quote_literal(spec.id_prefix)} || CAST({quote_ident(src)} AS VARCHAR) "
+        f"AS {quote_ident(canon)}"
+        if src in present and canon in ID_COLUMNS and spec.id_prefix
+        else f"CAST({quote_ident(src)} AS VARCHAR) AS {quote_ident(canon)}"
         if src in present
         else f"CAST(NULL AS VARCHAR) AS {quote_ident(canon)}"
         for canon, src in spec.columns.items()
+        if canon not in spec.constants
     ]
+    exprs += [f"{quote_literal(v)} AS {quote_ident(k)}" for k, v in spec.constants.items()]
     exprs += [
         f"CAST(NULL AS VARCHAR) AS {quote_ident(canon)}"
         for canon in optional
-        if canon not in spec.columns
+        if canon not in spec.columns and canon not in spec.constants
     ]
     exprs.append("filename AS source_file")
     exprs.append(

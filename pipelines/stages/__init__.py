@@ -11,8 +11,9 @@ from typing import Any
 
 import duckdb
 
-from pipelines import catalog, db
+from pipelines import db
 from pipelines.settings import Settings
+from pipelines.sources.spec import load_spec
 from pipelines.stages import aggregate, geoindex, ingest, publish
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,14 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 
 
 def inputs_fingerprint(settings: Settings) -> str:
-    """Hash of the source folder's file names, sizes and mtimes plus the settings used."""
-    root = catalog.raw_dir(settings)
-    h = hashlib.sha256()
+    """Hash of the spec and its data folder (file names, sizes, mtimes) plus the settings.
+
+    The data folder is the spec's ``[source] root`` (LA's spec lives in the project, its
+    data in ../shared), so a changed boundary or request file triggers a rebuild either way.
+    """
+    spec_file = settings.source_spec
+    root = load_spec(spec_file).root
+    h = hashlib.sha256(spec_file.read_bytes())
     for f in sorted(p for p in root.rglob("*") if p.is_file()):
         st = f.stat()
         h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())

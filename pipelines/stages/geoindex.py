@@ -72,7 +72,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
             "component",
             "stg_components",
             "component_id",
-            spec.components.coord_sys if spec.components else "WGS84",
+            spec.components[0].coord_sys if spec.components else "WGS84",
         ),
     ):
         report[f"int_{kind}_geo"], report[f"int_{kind}_geo_flags"], report[f"{kind}_place"] = (

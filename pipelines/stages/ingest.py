@@ -80,7 +80,7 @@ def _split(
 
 def _stage_table(
     con: duckdb.DuckDBPyConnection,
-    table: TableSpec,
+    table: TableSpec | tuple[TableSpec, ...],
     root: Path,
     dataset: str,
     *,
@@ -89,17 +89,28 @@ def _stage_table(
     params: dict[str, Any],
     work_dir: Path,
 ) -> dict[str, Any]:
-    """raw_<dataset> view -> staging/checked_<dataset> model -> stg_<dataset> + quarantine."""
-    raw = register_raw(
-        con,
-        f"raw_{dataset}",
-        table,
-        root,
-        required=required,
-        optional=optional,
-        work_dir=work_dir,
+    """raw_<dataset> view -> staging/checked_<dataset> model -> stg_<dataset> + quarantine.
+
+    Several tables (a component layer per file type) are read alike and stacked.
+    """
+    tables = table if isinstance(table, tuple) else (table,)
+    unreadable: dict[Path, str] = {}
+    for i, part in enumerate(tables):
+        raw = register_raw(
+            con,
+            f"raw_{dataset}_{i}",
+            part,
+            root,
+            required=required,
+            optional=optional,
+            work_dir=work_dir,
+        )
+        unreadable.update(raw.unreadable)
+    con.execute(
+        f"CREATE OR REPLACE VIEW raw_{dataset} AS "
+        + " UNION ALL BY NAME ".join(f"SELECT * FROM raw_{dataset}_{i}" for i in range(len(tables)))
     )
-    for file, problem in raw.unreadable.items():
+    for file, problem in unreadable.items():
         # A file that does not decode is quarantined whole (source_row -1), never guessed.
         con.execute(
             "INSERT INTO quarantine VALUES (?, ?, -1, 'ENCODING_ERROR', ?)",
@@ -108,13 +119,13 @@ def _stage_table(
     db.run_model(
         con,
         f"staging/checked_{dataset}",
-        {**params, "ts_format": table.timestamp_format},
+        {**params, "ts_format": tables[0].timestamp_format},
         materialize=f"checked_{dataset}",
     )
     result = _split(con, f"checked_{dataset}", dataset, f"stg_{dataset}")
     con.execute(f"DROP TABLE checked_{dataset}")
-    if raw.unreadable:
-        result["files_quarantined"] = {str(f): p for f, p in raw.unreadable.items()}
+    if unreadable:
+        result["files_quarantined"] = {str(f): p for f, p in unreadable.items()}
     return result
 
 
@@ -334,7 +345,7 @@ def _ingest_components(
     manifest: dict[str, Any],
     work_dir: Path,
 ) -> None:
-    if spec.components is None:
+    if not spec.components:
         con.execute(
             "CREATE OR REPLACE TABLE stg_components (component_id VARCHAR, kind VARCHAR,"
             " lng_src DOUBLE, lat_src DOUBLE, owner VARCHAR, property_unit VARCHAR,"

@@ -235,8 +235,8 @@ def test_swapped_coordinates_are_repaired_and_land_where_the_original_does(corru
         rid: (grid, swapped)
         for rid, grid, swapped in duckdb.sql(
             f"SELECT request_id, leaf_id, axis_swapped FROM "
-            f"read_parquet('{catalog.path(corrupted, 'int_request_geo')}') "
-            f"JOIN read_parquet('{catalog.path(corrupted, 'int_request_place')}') "
+            f"read_parquet('{catalog.path(corrupted, 'int_request_geo')}') AS g "
+            f"JOIN read_parquet('{catalog.path(corrupted, 'int_request_place')}') AS p "
             "USING (request_id) WHERE request_id IN ('SWAPPED', 'NEW-CHANNEL')"
         ).fetchall()
     }

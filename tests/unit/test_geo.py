@@ -44,9 +44,7 @@ def test_every_random_point_gets_the_polygon_a_brute_force_test_gives(layer):
     rng = np.random.default_rng(3)
     lng = rng.uniform(113.995, 114.070, 20_000)
     lat = rng.uniform(22.495, 22.525, 20_000)
-    located = geo.locate(
-        lng, lat, coord_sys="WGS84", layer=layer
-    )
+    located = geo.locate(lng, lat, coord_sys="WGS84", layer=layer)
     assert located["grid_index"].tolist() == brute_force(lng, lat).tolist()
     statuses = set(located["geo_status"])
     assert {"interior", "exact", "outside"} <= statuses
@@ -71,9 +69,7 @@ def test_points_on_the_shared_edge_go_to_the_smallest_grid(layer):
 def test_bad_coordinates_are_kept_with_a_reason_and_never_indexed(layer):
     lng = np.array([np.nan, 0.0, 200.0, 114.01, 114.5])
     lat = np.array([22.51, 0.0, 22.5, 91.0, 22.9])
-    located = geo.locate(
-        lng, lat, coord_sys="WGS84", layer=layer
-    )
+    located = geo.locate(lng, lat, coord_sys="WGS84", layer=layer)
     assert located["geo_status"].tolist() == [
         "no_location",
         "null_island",
@@ -90,9 +86,7 @@ def test_gcj02_input_is_converted_before_locating(layer):
 
     wgs_lng, wgs_lat = np.array([114.010]), np.array([22.510])  # inside WEST in WGS-84
     gcj_lng, gcj_lat = wgs84_to_gcj02(lng=wgs_lng, lat=wgs_lat)
-    located = geo.locate(
-        gcj_lng, gcj_lat, coord_sys="GCJ02", layer=layer
-    )
+    located = geo.locate(gcj_lng, gcj_lat, coord_sys="GCJ02", layer=layer)
     assert located["grid_index"].tolist() == [0]
     assert located["lng"].iloc[0] == pytest.approx(114.010, abs=1e-8)
 
@@ -138,9 +132,7 @@ def test_swapped_axes_inside_the_city_are_repaired_and_flagged(layer):
     extent = (113.9, 22.4, 114.2, 22.7)
     lng = np.array([22.510, 114.010, 40.0])  # swapped; normal; swapped but far away
     lat = np.array([114.010, 22.510, 116.0])
-    located = geo.locate(
-        lng, lat, coord_sys="WGS84", layer=layer, extent=extent
-    )
+    located = geo.locate(lng, lat, coord_sys="WGS84", layer=layer, extent=extent)
     assert located["axis_swapped"].tolist() == [True, False, False]
     assert located["grid_index"].tolist() == [0, 0, -1]
     assert located["geo_status"].tolist()[2] == "out_of_range"
@@ -149,8 +141,6 @@ def test_swapped_axes_inside_the_city_are_repaired_and_flagged(layer):
 def test_coordinates_with_three_decimals_or_fewer_are_flagged_low_precision(layer):
     lng = np.array([114.01, 114.012345, 114.015, np.nan])
     lat = np.array([22.51, 22.512345, 22.5101, 22.51])
-    located = geo.locate(
-        lng, lat, coord_sys="WGS84", layer=layer
-    )
+    located = geo.locate(lng, lat, coord_sys="WGS84", layer=layer)
     assert located["low_precision"].tolist() == [True, False, False, False]
     assert (located["grid_index"].iloc[:3] == 0).all()

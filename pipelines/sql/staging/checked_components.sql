@@ -23,8 +23,9 @@ typed as (
 ranked as (
     select
         *,
+        -- the first usable copy wins: a copy without a kind must not shadow a good one
         row_number() over (
-            partition by component_id order by source_file, source_row
+            partition by component_id order by kind is null, source_file, source_row
         ) as copy_number
     from typed
 )

@@ -12,6 +12,7 @@ typed as (
         source_row,
         nullif(trim(request_id), '') as request_id,
         trim(event) as event_raw,
+        ts as ts_raw,
         try_strptime(trim(ts), $ts_format) as ts_src,
         nullif(trim(level), '') as level_raw,
         nullif(trim(department), '') as department,
@@ -40,6 +41,7 @@ final as (
             when t.request_id is null then 'MISSING_ID'
             when e.value is null and $derived then 'UNKNOWN_STATUS'
             when e.value is null then 'UNKNOWN_EVENT'
+            when nullif(trim(t.ts_raw), '') is null then 'MISSING_TIMESTAMP'
             when t.ts_src is null then 'BAD_TIMESTAMP'
             when t.ts_src < $earliest_local then 'SENTINEL_TIMESTAMP'
             when t.ts_src > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'

@@ -11,6 +11,7 @@ typed as (
         source_file,
         source_row,
         nullif(trim(request_id), '') as request_id,
+        nullif(trim(created_at), '') is null as created_missing,
         try_strptime(trim(created_at), $ts_format) as created_local,
         trim(channel) as channel_raw,
         nullif(trim(event_type), '') as event_type,
@@ -29,6 +30,15 @@ typed as (
     from source
 ),
 
+usable as (
+    select
+        *,
+        coalesce(
+            created_local between $earliest_local and $now_local + interval 10 minute, false
+        ) as is_usable
+    from typed
+),
+
 ranked as (
     select
         *,
@@ -38,10 +48,10 @@ ranked as (
         row_number() over copies as copy_number,
         first_value(content_hash) over copies as winner_hash,
         first_value(updated_local) over copies as winner_updated
-    from typed
+    from usable
     window copies as (
         partition by request_id
-        order by created_local is null, updated_local desc nulls last, source_file, source_row
+        order by not is_usable, updated_local desc nulls last, source_file, source_row
     )
 ),
 
@@ -66,6 +76,7 @@ final as (
         r.source_record,
         case
             when r.request_id is null then 'MISSING_ID'
+            when r.created_missing then 'MISSING_TIMESTAMP'
             when r.created_local is null then 'BAD_TIMESTAMP'
             when r.created_local < $earliest_local then 'SENTINEL_TIMESTAMP'
             when r.created_local > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'

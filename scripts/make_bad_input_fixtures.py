@@ -50,7 +50,7 @@ EDGE_MARGIN_DEG = 3e-5
 
 CITY_ID = "440399"
 #: The city: lng 114.02-114.10, lat 22.52-22.56 (Futian/Luohu, where GCJ-02 moves points by
-#: about 550 m, a quarter of a community's width).
+#: about 600 m, a quarter of a community's width).
 LNG0, LAT0 = 114.02, 22.52
 DISTRICT_W, STREET_H, COMMUNITY_W, GRID_H = 0.04, 0.02, 0.02, 0.01
 #: Communities drawn with a single grid; all others have two (lower G1, upper G2).
@@ -730,7 +730,7 @@ def boundary_files() -> dict[str, bytes]:
     # its two neighbours share (a T-junction), so the source coverage has invalid edges.
     # A bow-tie: the ring runs corner to opposite corner, so it crosses itself at the centre.
     # Repaired, it keeps the left and right triangles of the rectangle.
-    bowtie = {
+    bowtie: dict[str, object] = {
         "type": "Polygon",
         "coordinates": [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]],
     }

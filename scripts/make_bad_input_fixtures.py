@@ -50,7 +50,7 @@ EDGE_MARGIN_DEG = 3e-5
 
 CITY_ID = "440399"
 #: The city: lng 114.02-114.10, lat 22.52-22.56 (Futian/Luohu, where GCJ-02 moves points by
-#: about 600 m, a quarter of a community's width).
+#: about 600 m, nearly a third of a community's width).
 LNG0, LAT0 = 114.02, 22.52
 DISTRICT_W, STREET_H, COMMUNITY_W, GRID_H = 0.04, 0.02, 0.02, 0.01
 #: Communities drawn with a single grid; all others have two (lower G1, upper G2).

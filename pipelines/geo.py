@@ -305,5 +305,6 @@ def _inside(
 
 
 def _is_multiple(values: npt.NDArray[np.float64], step: float) -> npt.NDArray[np.bool_]:
-    scaled = values / step
-    return np.isfinite(scaled) & (np.abs(scaled - np.round(scaled)) < 1e-6)
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e308 / 1e-3 is inf: not a multiple
+        scaled = values / step
+        return np.isfinite(scaled) & (np.abs(scaled - np.round(scaled)) < 1e-6)

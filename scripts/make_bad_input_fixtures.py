@@ -268,6 +268,7 @@ city_name_en = "Fixture City"
 
 [boundaries]
 coord_sys = "WGS84"
+snap_m = {snap_m}
 id_field = "code"
 name_field = "name"
 name_en_field = "name_en"
@@ -377,10 +378,12 @@ def spec(
     ts_format: str = "%Y-%m-%d %H:%M:%S",
     events_encoding: str = "utf-8",
     components: bool = False,
+    snap_m: int = 200,
 ) -> bytes:
     """The ``source.toml`` of one fixture source."""
     text = SPEC_HEAD.format(
         folder=folder,
+        snap_m=snap_m,
         city=CITY_ID,
         b=boundaries,
         suffix=suffix,
@@ -725,7 +728,9 @@ def boundary_files() -> dict[str, bytes]:
             ),
         ],
     }
-    files = {"boundaries/source.toml": spec("boundaries", boundaries="boundaries")}
+    # no snapping here: a point where a repair or a quarantine removed a grid must stay
+    # visibly unassigned, not be handed to the neighbour
+    files = {"boundaries/source.toml": spec("boundaries", boundaries="boundaries", snap_m=0)}
     # Rectangles without their neighbours' corners: D2S2C2G1's west edge lacks the vertex
     # its two neighbours share (a T-junction), so the source coverage has invalid edges.
     # A bow-tie: the ring runs corner to opposite corner, so it crosses itself at the centre.

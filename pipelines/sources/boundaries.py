@@ -195,6 +195,11 @@ def _parent_ids(
     spec: SourceSpec, level: LevelSpec, raw: pd.DataFrame, parents: pd.DataFrame
 ) -> pd.Series:
     if level.parent == "city":
+        # A top-level file that names its city must name ours (a neighbour's district in the
+        # file is quarantined UNKNOWN_PARENT); one that does not is the city's by definition.
+        if level.parent_field in raw.columns:
+            named = raw[level.parent_field].astype("string").str.strip()
+            return named.fillna(spec.city_id).str.replace(r"\.0$", "", regex=True)
         return pd.Series(spec.city_id, index=raw.index, dtype="string")
     value = raw[level.parent_field].astype("string").str.strip()
     parent_spec = spec.level(level.parent)

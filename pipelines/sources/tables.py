@@ -93,9 +93,12 @@ def register_raw(
             originals[str(utf8)] = str(f)
         if not names:
             raise SpecError(f"{view}: no file decodes as {spec.encoding}: {unreadable}")
-        # read_csv takes a list of files too; the stub says one path only
-        rel = con.read_csv(names, header=True, all_varchar=True, filename=True)  # type: ignore[arg-type]
-        row = None
+        rel = _stack(
+            con,
+            view,
+            [con.read_csv(n, header=True, all_varchar=True, filename=True) for n in names],
+        )
+        row = "file_row_number"
     elif suffixes <= GEOMETRY_SUFFIXES:
         # Layers with geometry (GeoJSON, Shapefile, GeoPackage): read whole with pyogrio,
         # each feature's representative point as geometry_lng / geometry_lat (a count
@@ -119,9 +122,8 @@ def register_raw(
         fmt: Literal["array", "newline_delimited"] = (
             "array" if suffixes == {".json"} else "newline_delimited"
         )
-        # read_json takes a list of files too; the stub says one path only
-        rel = con.read_json(names, format=fmt, filename=True)  # type: ignore[arg-type]
-        row = None
+        rel = _stack(con, view, [con.read_json(n, format=fmt, filename=True) for n in names])
+        row = "file_row_number"
     else:
         raise SpecError(f"{view}: cannot read files with suffixes {sorted(suffixes)}")
     present = set(rel.columns)
@@ -150,11 +152,7 @@ def register_raw(
         if canon not in spec.columns and canon not in spec.constants
     ]
     exprs.append("filename AS source_file")
-    exprs.append(
-        f"{row} AS source_row"
-        if row
-        else "row_number() OVER (PARTITION BY filename) - 1 AS source_row"
-    )
+    exprs.append(f"{row} AS source_row")
     rel.project(", ".join(exprs)).create_view(f"{view}__read", replace=True)
     register_map(con, f"{view}__files", originals)
     con.execute(
@@ -164,6 +162,25 @@ def register_raw(
         f"LEFT JOIN {quote_ident(view + '__files')} AS m ON m.source_value = r.source_file"
     )
     return RawTable(files=[f for f in files if f not in unreadable], unreadable=unreadable)
+
+
+def _stack(
+    con: duckdb.DuckDBPyConnection, view: str, parts: list[duckdb.DuckDBPyRelation]
+) -> duckdb.DuckDBPyRelation:
+    """One relation of several files, each row numbered in its file's order.
+
+    ``row_number() OVER ()`` on a single scan keeps the file's order (DuckDB preserves
+    insertion order), which a window partitioned by file name does not. Files are stacked
+    by column name, so a file with an extra or a missing optional column still reads.
+    """
+    names = []
+    for i, part in enumerate(parts):
+        name = f"{view}__part{i}"
+        part.project("*, row_number() OVER () - 1 AS file_row_number").create_view(
+            name, replace=True
+        )
+        names.append(name)
+    return con.sql(" UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(n)}" for n in names))
 
 
 def register_map(con: duckdb.DuckDBPyConnection, name: str, mapping: dict[str, str]) -> None:

@@ -271,7 +271,7 @@ def _ingest_requests(
             con.execute(
                 "SELECT count(*) FILTER (WHERE flag_unknown_channel),"
                 " count(*) FILTER (WHERE flag_active_content),"
-                " count(*) FILTER (WHERE event_type IS NOT NULL AND event_type NOT IN"
+                " count(*) FILTER (WHERE event_type IS NULL OR event_type NOT IN"
                 "  (SELECT code FROM stg_categories)),"
                 " count(*) FILTER (WHERE dst_issue = 'nonexistent'),"
                 " count(*) FILTER (WHERE dst_issue = 'ambiguous') FROM stg_requests"

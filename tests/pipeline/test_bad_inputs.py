@@ -94,6 +94,7 @@ class Case(NamedTuple):
 
 
 G = "D1S1C1G1"  # where the fixtures' default point lies
+SNAPPED_EAST = "D2S1C2G2"  # the grid on the city's east edge
 CITY_KEPT = {
     f"../common/{level}.geojson": [(code, kept()) for code in CITY_UNITS[level]] for level in LEVELS
 }
@@ -135,7 +136,7 @@ CASES = [
                 "requests/bad_timestamp.csv": [
                     ("bad-timestamp-month-13", quarantined("BAD_TIMESTAMP")),
                     ("bad-timestamp-words", quarantined("BAD_TIMESTAMP")),
-                    ("bad-timestamp-empty", quarantined("BAD_TIMESTAMP")),
+                    ("bad-timestamp-empty", quarantined("MISSING_TIMESTAMP")),
                     ("bad-timestamp-iso-t", quarantined("BAD_TIMESTAMP")),
                     ("bad-timestamp-slashes", quarantined("BAD_TIMESTAMP")),
                     ("bad-timestamp-date-only", quarantined("BAD_TIMESTAMP")),
@@ -176,7 +177,7 @@ CASES = [
                     ("null-island-zeros", kept("null_island")),
                     ("null-island-decimals", kept("null_island")),
                     ("null-island-negative-zero", kept("null_island")),
-                    ("near-null-island-is-outside", kept("outside")),
+                    ("near-null-island-is-outside", kept("out_of_area")),
                 ]
             },
         ),
@@ -223,14 +224,15 @@ CASES = [
             "rows",
             {
                 "requests/outside_every_grid.csv": [
-                    ("outside-near-city", kept("outside")),
-                    ("outside-beijing", kept("outside")),
-                    ("outside-sea-south", kept("outside")),
-                    ("outside-5m-east-of-city", kept("outside")),
+                    ("outside-near-city", kept("out_of_area")),
+                    ("outside-beijing", kept("out_of_area")),
+                    ("outside-sea-south", kept("out_of_area")),
+                    # GPS noise just outside the edge: given to the nearest grid (snap_m 200)
+                    ("outside-5m-east-of-city", kept(SNAPPED_EAST, "snapped")),
                 ]
             },
         ),
-        id="points_in_no_grid_are_kept_with_status_outside_and_not_snapped",
+        id="points_beyond_the_city_are_kept_out_of_area_and_points_at_its_edge_are_snapped",
     ),
     pytest.param(
         Case(
@@ -238,7 +240,7 @@ CASES = [
             {
                 "requests/swapped_axes.csv": [
                     ("swapped-axes-in-grid", kept("D1S1C2G2", "axis_swapped")),
-                    ("swapped-axes-outside", kept("outside", "axis_swapped")),
+                    ("swapped-axes-outside", kept("out_of_area", "axis_swapped")),
                 ]
             },
         ),
@@ -296,7 +298,8 @@ CASES = [
             {
                 "requests/duplicate_ids.csv": [
                     ("duplicate-exact-1", kept(G)),
-                    ("duplicate-exact-1", quarantined("DUPLICATE_ID")),
+                    # the same record again: a no-op, kept in quarantine as DUPLICATE_ROW
+                    ("duplicate-exact-1", quarantined("DUPLICATE_ROW")),
                     ("duplicate-changed-1", kept(G)),
                     ("duplicate-changed-1", quarantined("DUPLICATE_ID")),
                     ("duplicate-first-bad-timestamp-1", quarantined("BAD_TIMESTAMP")),
@@ -306,7 +309,8 @@ CASES = [
                     ("duplicate-across-files-1", kept(G))
                 ],
                 "requests/duplicate_ids_across_files_b.csv": [
-                    ("duplicate-across-files-1", quarantined("DUPLICATE_ID")),
+                    # the same record in a second export: DUPLICATE_ROW, a no-op
+                    ("duplicate-across-files-1", quarantined("DUPLICATE_ROW")),
                 ],
                 "components/duplicate_ids.csv": [
                     ("comp-duplicate-1", kept("D1S2C1G1")),
@@ -314,7 +318,7 @@ CASES = [
                 ],
             },
         ),
-        id="duplicate_ids_keep_the_first_parsable_copy_and_quarantine_the_rest_DUPLICATE_ID",
+        id="repeated_rows_are_DUPLICATE_ROW_and_conflicting_copies_DUPLICATE_ID_first_usable_wins",
     ),
     pytest.param(
         Case(
@@ -329,12 +333,6 @@ CASES = [
             },
         ),
         id="a_request_whose_first_copy_has_a_sentinel_or_future_time_keeps_the_second_copy",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="pipeline bug: checked_requests.sql ranks copies by `created_local IS NULL` "
-            "only, so a sentinel or future first copy still wins and the usable second copy "
-            "is quarantined DUPLICATE_ID (docs: 'the first *usable* copy is kept')",
-        ),
     ),
     pytest.param(
         Case(
@@ -347,12 +345,6 @@ CASES = [
             },
         ),
         id="a_component_whose_first_copy_has_no_kind_keeps_the_second_copy",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="pipeline bug: checked_components.sql ranks copies by file and row only, so "
-            "a MISSING_KIND first copy wins and the usable second copy is DUPLICATE_ID "
-            "(docs: 'the first *usable* copy is kept')",
-        ),
     ),
     pytest.param(
         Case(
@@ -622,7 +614,7 @@ CASES = [
                     ("bowtie-left-triangle", kept("D2S1C1G2")),
                     ("bowtie-right-triangle", kept("D2S1C1G2")),
                     ("bowtie-top-triangle-is-outside", kept("outside")),
-                    ("unknown-parent-grid-area-is-outside", kept("outside")),
+                    ("unknown-parent-grid-area-is-outside", kept("out_of_area")),
                     ("duplicate-grid-area-goes-to-first-copy", kept(G)),
                 ]
             },
@@ -658,9 +650,18 @@ class Build:
         self._outcomes: dict[str, list[tuple[int, str, Outcome]]] | None = None
 
     def table(self, name: str) -> pd.DataFrame:
-        """A staged or intermediate dataset (read once)."""
+        """A staged or intermediate dataset (read once).
+
+        ``int_request_geo`` comes with ``grid_id``: the request's leaf (a grid) in the
+        source's one hierarchy, from ``int_request_place``.
+        """
         if name not in self._tables:
-            self._tables[name] = pd.read_parquet(catalog.path(self.settings, name))
+            frame = pd.read_parquet(catalog.path(self.settings, name))
+            if name == "int_request_geo":
+                place = pd.read_parquet(catalog.path(self.settings, "int_request_place"))
+                leaf = place.loc[place["hierarchy"] == "main", ["request_id", "leaf_id"]]
+                frame = frame.merge(leaf.rename(columns={"leaf_id": "grid_id"}), on="request_id")
+            self._tables[name] = frame
         return self._tables[name]
 
     def quarantine(self, dataset: str) -> pd.DataFrame:
@@ -709,7 +710,15 @@ class Build:
             codes = set(self.table("stg_categories")["code"])
             staged["flag_unknown_event_type"] = ~staged["event_type"].isin(codes)
         elif dataset == "components":
-            staged = staged.merge(self.table("int_component_geo"), on="component_id", how="left")
+            geo = self.table("int_component_geo")
+            place = self.table("int_component_place")
+            geo = geo.merge(
+                place.loc[place["hierarchy"] == "main", ["component_id", "leaf_id"]].rename(
+                    columns={"leaf_id": "grid_id"}
+                ),
+                on="component_id",
+            )
+            staged = staged.merge(geo, on="component_id", how="left")
         for r in records(staged):
             flags = [
                 name
@@ -723,6 +732,8 @@ class Build:
                 )
                 if r.get(column) is True
             ]
+            if r.get("geo_status") in ("snapped", "overlap"):
+                flags.append(str(r["geo_status"]))  # assigned, by the rule that decided it
             where = r.get("grid_id") or r.get("geo_status")
             rows.append((r["source_file"], r["source_row"], label(dataset, r), kept(where, *flags)))
         return rows
@@ -880,9 +891,11 @@ def test_every_accepted_request_gets_exactly_one_location_row(build, source):
     counts = b.report["geoindex"]["int_request_geo"]
     assert sum(counts.values()) == len(staged)
     unassigned = located["grid_id"].isna()
-    unlocated = ["outside", "no_location", "null_island", "out_of_range"]
+    unlocated = ["outside", "out_of_area", "no_location", "null_island", "out_of_range"]
     assert located.loc[unassigned, "geo_status"].isin(unlocated).all()
-    assert (located.loc[~unassigned, "geo_status"].isin(["interior", "exact"])).all()
+    assert (
+        located.loc[~unassigned, "geo_status"].isin(["interior", "exact", "overlap", "snapped"])
+    ).all()
 
 
 def test_quarantined_rows_keep_their_raw_text_and_where_they_came_from(build):
@@ -901,7 +914,13 @@ def test_unknown_channels_become_other_and_keep_the_source_value(build):
     assert r.loc["unknown-channel-empty", "channel"] == "other"
     assert r.loc["known-channel-padded", "channel"] == "hotline"
     flagged = build("rows").manifest["inputs"]["requests"]["flagged"]
-    assert flagged == {"unknown_channel": 2, "active_content": 9, "unknown_event_type": 2}
+    assert flagged == {
+        "unknown_channel": 2,
+        "active_content": 9,
+        "unknown_event_type": 2,
+        "dst_nonexistent": 0,
+        "dst_ambiguous": 0,
+    }
 
 
 def test_swapped_coordinates_are_stored_in_the_right_order(build):
@@ -992,11 +1011,6 @@ def test_a_t_junction_between_grids_is_counted_and_cleaned(build):
     assert (clean["invalid_edges_in_source"], clean["invalid_edges"]) == (0, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: sources/boundaries.py stores the JSON of *all* rejected units of a "
-    "level as the raw value of *each* of them (one to_json string broadcast to every row)",
-)
 def test_each_quarantined_boundary_unit_keeps_its_own_raw_values(build):
     b = build("boundaries")
     q = b.quarantine("boundary_grid")

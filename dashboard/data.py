@@ -482,13 +482,29 @@ def _categories(b: Build, level: Level, unit_id: str, period_id: str, n: int) ->
 
 
 @lru_cache(maxsize=4)
-def _quality(b: Build) -> dict[str, int]:
-    rows = _rows(b, "SELECT dataset || ':' || item, count FROM quality")
-    return {k: int(v) for k, v in rows}
+def _quality(b: Build) -> tuple[tuple[str, str, int], ...]:
+    rows = _rows(b, "SELECT dataset, item, count FROM quality ORDER BY dataset, item")
+    return tuple((str(d), str(i), int(n)) for d, i, n in rows)
+
+
+@lru_cache(maxsize=4)
+def _boundary_issues(b: Build, limit: int) -> pd.DataFrame:
+    return _frame(
+        b,
+        """
+        SELECT level, kind, unit_id, other_unit_id, area_m2
+        FROM boundary_issues
+        WHERE kind IN ('overlap', 'gap')
+        QUALIFY row_number() OVER (PARTITION BY level, kind ORDER BY area_m2 DESC) <= $limit
+        ORDER BY area_m2 DESC
+        """,
+        {"limit": limit},
+    )
 
 
 _CACHED = (
     _meta,
+    _boundary_issues,
     _levels,
     _periods,
     _units,
@@ -710,4 +726,23 @@ def top_categories(u: Unit, period_id: str, n: int = 10) -> pd.DataFrame:
 
 def quality_counts() -> dict[str, int]:
     """Return the build's data-quality counters as ``{"dataset:item": count}``."""
-    return _quality(current_build())
+    return {f"{d}:{i}": n for d, i, n in _quality(current_build())}
+
+
+def quality_by_dataset() -> dict[str, dict[str, int]]:
+    """Return the build's data-quality counters as ``{dataset: {item: count}}``."""
+    out: dict[str, dict[str, int]] = {}
+    for dataset, item, n in _quality(current_build()):
+        out.setdefault(dataset, {})[item] = n
+    return out
+
+
+def boundary_issues(limit: int = 5) -> pd.DataFrame:
+    """Return the largest overlaps and gaps of each boundary level (no geometry).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level, kind, unit_id, other_unit_id, area_m2``, largest first.
+    """
+    return _boundary_issues(current_build(), int(limit))

@@ -32,6 +32,18 @@ MACROS = (
     "CREATE OR REPLACE MACRO local_to_utc(ts, tz) AS timezone('UTC', CASE "
     "WHEN timezone(tz, timezone(tz, ts) - INTERVAL 1 HOUR) = ts "
     "THEN timezone(tz, ts) - INTERVAL 1 HOUR ELSE timezone(tz, ts) END)",
+    # Text -> local wall-clock time. A format with %z (Open311's W3C times) carries its own
+    # offset: the instant is converted to the city's zone. 'Z' means +00:00 and fractional
+    # seconds are dropped (DuckDB's %z parser takes neither).
+    "CREATE OR REPLACE MACRO offset_text(x) AS "
+    "regexp_replace(regexp_replace(x, '\\.\\d+([+-]|Z)', '\\1'), 'Z$', '+00:00')",
+    "CREATE OR REPLACE MACRO parse_local(x, fmt, tz) AS CASE "
+    "WHEN contains(fmt, '%z') THEN timezone(tz, try_strptime(offset_text(x), fmt)::TIMESTAMPTZ) "
+    "ELSE try_strptime(x, fmt)::TIMESTAMP END",
+    "CREATE OR REPLACE MACRO parse_utc(x, fmt, tz) AS CASE "
+    "WHEN contains(fmt, '%z') "
+    "THEN timezone('UTC', try_strptime(offset_text(x), fmt)::TIMESTAMPTZ) "
+    "ELSE local_to_utc(try_strptime(x, fmt)::TIMESTAMP, tz) END",
     "CREATE OR REPLACE MACRO dst_issue(ts, tz) AS CASE "
     "WHEN timezone(tz, timezone(tz, ts)) <> ts THEN 'nonexistent' "
     "WHEN timezone(tz, timezone(tz, ts) - INTERVAL 1 HOUR) = ts THEN 'ambiguous' END",

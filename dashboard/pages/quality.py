@@ -1,4 +1,9 @@
-"""The data-quality page (``/quality``): the build's row accounting and location statuses."""
+"""The data-quality page (``/quality``): row accounting, location rules and boundary issues.
+
+Everything comes from the served build's ``quality`` counters and ``boundary_issues``; the
+page only arranges them so that an analyst can answer "is anything lost?", "how were the
+points placed?" and "what is wrong with the boundary layers?" without opening a notebook.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,42 @@ import dash
 from dash import dcc, html
 
 from dashboard import components, data, fmt, ids, routes
-from dashboard.i18n import resolve_lang, t
+from dashboard.i18n import Lang, resolve_lang, t
 
 dash.register_page(__name__, path="/quality", name="Data quality", title="一网统管 · 数据质量")
 
+#: Inputs in pipeline order; anything else in the counters follows alphabetically.
+INPUTS = ("requests", "request_events", "categories", "components", "component_alarms")
+RULES = (
+    "interior",
+    "exact",
+    "overlap",
+    "snapped",
+    "outside",
+    "out_of_area",
+    "no_location",
+    "null_island",
+    "out_of_range",
+)
+BOUNDARY_ITEMS = (
+    "rows_in",
+    "accepted",
+    "quarantined",
+    "repaired",
+    "overlap_pairs",
+    "overlap_ha",
+    "gap_ha",
+    "coverage_invalid_edges",
+)
+
 
 def layout(**kwargs: Any) -> html.Div:
-    """Render the counters of the served build, one table row per dataset and item."""
+    """Render the quality report of the served build in the URL's language."""
     lang = resolve_lang(kwargs.get("lang"))
     try:
-        counts = data.quality_counts()
+        by_dataset = data.quality_by_dataset()
+        issues = data.boundary_issues()
+        tops = {lv.hierarchy: lv for lv in data.hierarchies()}
     except data.WarehouseUnavailableError:
         return components.empty_state(
             t("empty.no_warehouse.title", lang),
@@ -26,32 +57,148 @@ def layout(**kwargs: Any) -> html.Div:
             back_text=t("empty.back", lang),
             component_id=ids.QUALITY_TABLE,
         )
-    rows = []
-    for key in sorted(counts):
-        dataset, _, item = key.partition(":")
-        rows.append(html.Tr([html.Td(dataset), html.Td(item), html.Td(fmt.fmt_int(counts[key]))]))
-    table = html.Table(
-        [
-            html.Thead(
-                html.Tr(
-                    [
-                        html.Th(t("quality.dataset", lang)),
-                        html.Th(t("quality.item", lang)),
-                        html.Th(t("quality.count", lang)),
-                    ]
-                )
-            ),
-            html.Tbody(rows),
-        ],
-        id=ids.QUALITY_TABLE,
-        className="yw-table yw-quality-table",
-    )
     return html.Div(
         [
             html.H1(t("quality.title", lang), className="yw-title"),
             html.P(t("quality.intro", lang)),
             dcc.Link(t("empty.back", lang), href=routes.with_query("/", lang=lang)),
-            table,
+            html.H2(t("quality.section.accounting", lang)),
+            _accounting(by_dataset, lang),
+            html.H2(t("quality.section.location", lang)),
+            _rules(by_dataset, "request", tops, lang, table_id=ids.QUALITY_TABLE),
+            html.H2(t("quality.section.components", lang)),
+            _rules(by_dataset, "component", tops, lang),
+            html.H2(t("quality.section.boundaries", lang)),
+            _boundaries(by_dataset, lang),
+            html.H2(t("quality.section.issues", lang)),
+            _issues(issues, lang),
         ],
         className="yw-quality",
+        lang="en" if lang == "en" else "zh-CN",
+    )
+
+
+def _table(head: list[str], rows: list[list[Any]], table_id: str | None = None) -> html.Table:
+    children = [
+        html.Thead(html.Tr([html.Th(h) for h in head])),
+        html.Tbody([html.Tr([html.Td(c) for c in row]) for row in rows]),
+    ]
+    if table_id:
+        return html.Table(children, id=table_id, className="yw-table yw-quality-table")
+    return html.Table(children, className="yw-table yw-quality-table")
+
+
+def _listing(items: dict[str, int], prefix: str, lang: Lang) -> str:
+    found = {k.removeprefix(prefix): n for k, n in items.items() if k.startswith(prefix) and n}
+    if not found:
+        return t("quality.none", lang)
+    return " · ".join(f"{k} {fmt.fmt_int(n)}" for k, n in sorted(found.items()))
+
+
+def _accounting(by_dataset: dict[str, dict[str, int]], lang: Lang) -> html.Table:
+    names = [d for d in INPUTS if d in by_dataset] + sorted(
+        d for d in by_dataset if "rows_in" in by_dataset[d] and d not in INPUTS
+    )
+    rows = []
+    for name in names:
+        items = by_dataset[name]
+        quarantined = sum(n for k, n in items.items() if k.startswith("quarantined:"))
+        if name.startswith("boundary_"):
+            quarantined = items.get("rows_in", 0) - items.get("accepted", 0)
+        balanced = items.get("rows_in", 0) == items.get("accepted", 0) + quarantined
+        rows.append(
+            [
+                name,
+                fmt.fmt_int(items.get("rows_in", 0)),
+                fmt.fmt_int(items.get("accepted", 0)),
+                fmt.fmt_int(quarantined),
+                _listing(items, "quarantined:", lang),
+                _listing(items, "flagged:", lang),
+                t("quality.balanced" if balanced else "quality.unbalanced", lang),
+            ]
+        )
+    return _table(
+        [
+            t("quality.dataset", lang),
+            t("quality.col.rows_in", lang),
+            t("quality.col.accepted", lang),
+            t("quality.col.quarantined", lang),
+            t("quality.col.reasons", lang),
+            t("quality.col.flags", lang),
+            t("quality.col.balanced", lang),
+        ],
+        rows,
+    )
+
+
+def _rules(
+    by_dataset: dict[str, dict[str, int]],
+    kind: str,
+    tops: dict[str | None, data.LevelInfo],
+    lang: Lang,
+    table_id: str | None = None,
+) -> html.Table:
+    present = {d.partition(":")[2] for d in by_dataset if d.startswith(f"{kind}_place:")}
+    # the primary hierarchy first, as the cockpit offers them
+    hierarchies = [h for h in tops if h in present] + sorted(present - set(tops))
+    totals = {h: sum(by_dataset[f"{kind}_place:{h}"].values()) or 1 for h in hierarchies}
+    head = [t("quality.col.rule", lang), t("quality.col.meaning", lang)]
+    for h in hierarchies:
+        top = tops.get(h)
+        head.append(t("hierarchy.by", lang, level=top.label(lang)) if top else h)
+    rows = []
+    for rule in RULES:
+        cells: list[Any] = [rule, t(f"rule.{rule}", lang)]
+        for h in hierarchies:
+            n = by_dataset[f"{kind}_place:{h}"].get(f"rule:{rule}", 0)
+            cells.append(f"{fmt.fmt_int(n)} ({n / totals[h]:.1%})")
+        rows.append(cells)
+    return _table(head, rows, table_id)
+
+
+def _boundaries(by_dataset: dict[str, dict[str, int]], lang: Lang) -> html.Table:
+    levels = data.levels()
+    rows = []
+    for name, info in levels.items():
+        items = by_dataset.get(f"boundary_{name}")
+        if not items:
+            continue
+        quarantined = items.get("rows_in", 0) - items.get("accepted", 0)
+        values = {**items, "quarantined": quarantined}
+        rows.append([info.label(lang)] + [fmt.fmt_int(values.get(k, 0)) for k in BOUNDARY_ITEMS])
+    return _table(
+        [
+            t("quality.col.level", lang),
+            t("quality.col.rows_in", lang),
+            t("quality.col.accepted", lang),
+            t("quality.col.quarantined", lang),
+            t("quality.col.repaired", lang),
+            t("quality.col.overlaps", lang),
+            t("quality.col.overlap_ha", lang),
+            t("quality.col.gap_ha", lang),
+            t("quality.col.bad_edges", lang),
+        ],
+        rows,
+    )
+
+
+def _issues(issues: Any, lang: Lang) -> html.Table:
+    levels = data.levels()
+    rows = [
+        [
+            levels[r.level].label(lang) if r.level in levels else r.level,
+            t(f"quality.kind.{r.kind}", lang),
+            " / ".join(u for u in (r.unit_id, r.other_unit_id) if u) or "—",
+            fmt.fmt_int(round(r.area_m2)),
+        ]
+        for r in issues.itertuples()
+    ]
+    return _table(
+        [
+            t("quality.col.level", lang),
+            t("quality.col.kind", lang),
+            t("quality.col.units", lang),
+            t("quality.col.area", lang),
+        ],
+        rows,
     )

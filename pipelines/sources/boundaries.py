@@ -158,11 +158,15 @@ def _read_level(
         }
     )
     kept = np.asarray(geoms[keep], dtype=object)
-    report = coverage_report(kept, frame.loc[keep, "unit_id"].to_numpy())
-    if len(kept) > 1 and report["overlap_share"] < CLEAN_OVERLAP_SHARE:
-        # A tiling with only noise between neighbours is cleaned into an exact one;
-        # real overlaps (LA's neighbourhood councils) are kept and decided per point.
+    ids = frame.loc[keep, "unit_id"].to_numpy()
+    source = coverage_report(kept, ids)
+    report = source
+    if len(kept) > 1 and source["overlap_share"] < CLEAN_OVERLAP_SHARE:
+        # A tiling with only noise between neighbours is cleaned into an exact one, and
+        # measured again: the report is about the layer the points are assigned to. Real
+        # overlaps (LA's neighbourhood councils) are kept and decided per point.
         kept = shapely.coverage_clean(kept, snapping_distance=SNAP_DEG)
+        report = coverage_report(kept, ids)
     good = gpd.GeoDataFrame(
         frame.loc[keep].reset_index(drop=True), geometry=list(kept), crs="EPSG:4326"
     )
@@ -170,16 +174,13 @@ def _read_level(
         "rows_in": len(raw),
         "accepted": int(keep.sum()),
         "quarantined": int((~keep).sum()),
+        "quarantined_reasons": {str(k): int(n) for k, n in reason.value_counts().items()},
         "repaired": int(invalid.sum()),
-        "invalid_edges_in_source": report["invalid_edges"],
+        "invalid_edges_in_source": source["invalid_edges"],
         "overlap_pairs": report["overlap_pairs"],
         "overlap_km2": report["overlap_km2"],
         "gap_km2": report["gap_km2"],
-        "invalid_edges": (
-            coverage_report(kept, good["unit_id"].to_numpy())["invalid_edges"]
-            if report["overlap_share"] < CLEAN_OVERLAP_SHARE
-            else report["invalid_edges"]
-        ),
+        "invalid_edges": report["invalid_edges"],
     }
     edges = report["edges"]
     edges.insert(0, "level", level.name)
@@ -237,17 +238,19 @@ def coverage_report(geoms: np.ndarray, ids: np.ndarray) -> dict[str, Any]:
         "overlap_share": 0.0,
         "gap_km2": 0.0,
     }
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, float, str]] = []
+    m2 = (111_320.0**2) * _cos(geoms) if len(geoms) else 0.0
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) >= 2:
         edges = shapely.coverage_invalid_edges(geoms)
         bad = ~shapely.is_empty(edges)
         out["invalid_edges"] = int(bad.sum())
         rows += [
-            ("edge", str(ids[i]), "", shapely.to_wkt(edges[i], 7)) for i in np.flatnonzero(bad)
+            ("edge", str(ids[i]), "", 0.0, shapely.to_wkt(edges[i], 7)) for i in np.flatnonzero(bad)
         ]
         tree = shapely.STRtree(geoms)
-        left, right = tree.query(geoms, predicate="overlaps")
+        # "intersects", not "overlaps": a unit drawn wholly inside another does not "overlap"
+        left, right = tree.query(geoms, predicate="intersects")
         pairs = left < right
         left, right = left[pairs], right[pairs]
         inter = shapely.intersection(geoms[left], geoms[right])
@@ -258,7 +261,7 @@ def coverage_report(geoms: np.ndarray, ids: np.ndarray) -> dict[str, Any]:
         total = float(shapely.area(geoms).sum())
         out["overlap_share"] = float(area[real].sum()) / total if total else 0.0
         rows += [
-            ("overlap", f"{ids[a]}", f"{ids[b]}", shapely.to_wkt(g, 7))
+            ("overlap", f"{ids[a]}", f"{ids[b]}", round(g.area * m2, 1), shapely.to_wkt(g, 7))
             for a, b, g in zip(left[real], right[real], inter[real], strict=True)
         ]
         outline = shapely.union_all(geoms)
@@ -269,8 +272,14 @@ def coverage_report(geoms: np.ndarray, ids: np.ndarray) -> dict[str, Any]:
         ]
         gap_area = sum(h.area for h in holes)
         out["gap_km2"] = round(gap_area * 111.32**2 * _cos(geoms), 3)
-        rows += [("gap", "", "", shapely.to_wkt(h, 7)) for h in holes if h.area > 0]
-    out["edges"] = pd.DataFrame(rows, columns=["kind", "unit_id", "other_unit_id", "wkt"])
+        rows += [
+            ("gap", "", "", round(h.area * m2, 1), shapely.to_wkt(h, 7))
+            for h in holes
+            if h.area > 0
+        ]
+    out["edges"] = pd.DataFrame(
+        rows, columns=["kind", "unit_id", "other_unit_id", "area_m2", "wkt"]
+    ).sort_values(["kind", "area_m2"], ascending=[True, False], ignore_index=True)
     return out
 
 

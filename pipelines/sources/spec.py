@@ -171,6 +171,30 @@ _LEVEL_KEYS = {
     "name_zh_template",
     "name_en_template",
 }
+#: ``[requests] format = "open311"``: an Open311 GeoReport v2 ``requests.json`` export (an
+#: array of service requests) needs no column mapping. GeoReport v2 has no close time: a
+#: closed request's ``updated_datetime`` is the best one and is used; it has no channel
+#: either: requests through an Open311 endpoint count as app/web. Keys given in the spec win.
+OPEN311_PRESET: dict[str, Any] = {
+    "coord_sys": "WGS84",
+    "timestamp_format": "%Y-%m-%dT%H:%M:%S%z",
+    "columns": {
+        "request_id": "service_request_id",
+        "created_at": "requested_datetime",
+        "updated_at": "updated_datetime",
+        "closed_at": "updated_datetime",
+        "status": "status",
+        "event_type": "service_code",
+        "description": "description",
+        "address": "address",
+        "lng": "long",
+        "lat": "lat",
+    },
+    "constants": {"channel": "Open311"},
+    "channels": {"Open311": "app"},
+    "statuses": {"open": "open", "closed": "closed"},
+}
+FORMATS = ("open311",)
 _FIELD_DEFAULTS = ("id_field", "name_field", "name_en_field", "parent_field", "population_field")
 
 
@@ -315,6 +339,20 @@ def _levels(doc: dict[str, Any]) -> tuple[LevelSpec, ...]:
     return tuple(out)
 
 
+def _preset(doc: dict[str, Any]) -> dict[str, Any]:
+    """The ``[requests]`` section with its format's defaults under the spec's own keys."""
+    section = dict(_get(doc, "requests"))
+    fmt = section.pop("format", None)
+    if fmt is None:
+        return section
+    if fmt not in FORMATS:
+        raise SpecError(f"[requests] format = {fmt!r}: known formats are {list(FORMATS)}")
+    merged = {**OPEN311_PRESET, **section}
+    for key in ("columns", "constants", "channels", "statuses"):
+        merged[key] = {**OPEN311_PRESET[key], **section.get(key, {})}
+    return merged
+
+
 def _components(doc: dict[str, Any]) -> tuple[TableSpec, ...]:
     """``[components]`` (one register) or ``[[components]]`` (one per layer)."""
     raw = doc.get("components")
@@ -362,7 +400,9 @@ def load_spec(file: Path) -> SourceSpec:
     b = _get(doc, "boundaries")
     boundary_coord_sys = _coord_sys(str(_get(doc, "boundaries.coord_sys")), "boundaries")
     cats = dict(doc.get("categories", {}))
-    requests = _table(doc, "requests", REQUEST_COLUMNS, ("channels", "statuses"))
+    requests = _table(
+        doc, "requests", REQUEST_COLUMNS, ("channels", "statuses"), section=_preset(doc)
+    )
     bad_status = sorted(set(requests.maps["statuses"].values()) - set(STATUSES))
     if bad_status:
         raise SpecError(f"[requests.statuses] values must be {STATUSES}, got {bad_status}")

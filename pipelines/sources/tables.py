@@ -122,7 +122,17 @@ def register_raw(
         fmt: Literal["array", "newline_delimited"] = (
             "array" if suffixes == {".json"} else "newline_delimited"
         )
-        rel = _stack(con, view, [con.read_json(n, format=fmt, filename=True) for n in names])
+        parts = []
+        for n in names:
+            # Every value as text, like CSV: the reader would otherwise turn W3C times into
+            # timestamps (and their text into something else) before staging sees them.
+            detected = con.read_json(n, format=fmt).columns
+            parts.append(
+                con.read_json(
+                    n, format=fmt, filename=True, columns=dict.fromkeys(detected, "VARCHAR")
+                )
+            )
+        rel = _stack(con, view, parts)
         row = "file_row_number"
     else:
         raise SpecError(f"{view}: cannot read files with suffixes {sorted(suffixes)}")

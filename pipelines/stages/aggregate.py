@@ -94,7 +94,8 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     if max_created is None:
         raise ValueError("no accepted requests: nothing to aggregate")
     as_of = dt.datetime.combine(max_created.date() + dt.timedelta(days=1), dt.time())
-    periods = make_periods(as_of)
+    first, months = _data_months(con)
+    periods = make_periods(as_of, months, first)
     con.register("periods_frame", periods)
     con.execute("CREATE OR REPLACE TABLE dim_period AS SELECT * FROM periods_frame")
     db.run_model(con, "intermediate/int_request_periods", materialize="int_request_periods")
@@ -126,8 +127,36 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     return {"build_id": build_id, "as_of": as_of.isoformat(), "tables": counts}
 
 
-def make_periods(as_of: dt.datetime) -> pd.DataFrame:
-    """Reporting periods: last 7 / 30 days, the 12 months, and each calendar month."""
+#: Calendar months offered as periods (the newest months that have requests).
+MAX_MONTHS = 24
+
+
+def _data_months(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime, list[dt.date]]:
+    first, months = con.execute(
+        "SELECT min(created_local), list(DISTINCT date_trunc('month', created_local)::DATE)"
+        " FROM int_requests"
+    ).fetchall()[0]
+    return first, list(months)
+
+
+def make_periods(
+    as_of: dt.datetime,
+    months: list[dt.date] | None = None,
+    first: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Reporting periods: last 7 / 30 / 365 days, all data, and calendar months.
+
+    Parameters
+    ----------
+    as_of
+        The end of the data (midnight after the last request's day).
+    months
+        First days of the months that have requests; the newest 24 become periods. Without
+        it, the 12 months before ``as_of``.
+    first
+        The first request's time: when it lies before the last 365 days (LA's extracts
+        span three years), an "all data" period covers everything.
+    """
     rows = [
         ("last7", "rolling", as_of - dt.timedelta(days=7), as_of, "近7天", "Last 7 days", 0),
         ("last30", "rolling", as_of - dt.timedelta(days=30), as_of, "近30天", "Last 30 days", 1),
@@ -141,11 +170,19 @@ def make_periods(as_of: dt.datetime) -> pd.DataFrame:
             2,
         ),
     ]
-    month = dt.datetime(as_of.year, as_of.month, 1)
-    if month == as_of:
-        month = (month - dt.timedelta(days=1)).replace(day=1)
-    for i in range(12):
-        start = month
+    if first is not None and first < as_of - dt.timedelta(days=365):
+        start = dt.datetime.combine(first.date(), dt.time())
+        rows.append(("all", "rolling", start, as_of, "全部数据", "All data", 3))
+    if months is None:
+        months = []
+        month = dt.datetime(as_of.year, as_of.month, 1)
+        if month == as_of:
+            month = (month - dt.timedelta(days=1)).replace(day=1)
+        for _ in range(12):
+            months.append(month.date())
+            month = (month - dt.timedelta(days=1)).replace(day=1)
+    for i, day in enumerate(sorted(months, reverse=True)[:MAX_MONTHS]):
+        start = dt.datetime.combine(day, dt.time())
         end = (start + dt.timedelta(days=32)).replace(day=1)
         rows.append(
             (
@@ -158,7 +195,6 @@ def make_periods(as_of: dt.datetime) -> pd.DataFrame:
                 10 + i,
             )
         )
-        month = (start - dt.timedelta(days=1)).replace(day=1)
     frame = pd.DataFrame(
         rows,
         columns=[
@@ -297,6 +333,8 @@ def _quality_rows(ingest: dict[str, Any], geo: dict[str, Any]) -> pd.DataFrame:
                 rows.append(("ingest", f"boundary_{lvl}", "rows_in", s["rows_in"]))
                 rows.append(("ingest", f"boundary_{lvl}", "accepted", s["accepted"]))
                 rows.append(("ingest", f"boundary_{lvl}", "repaired", s["repaired"]))
+                for reason, n in s.get("quarantined_reasons", {}).items():
+                    rows.append(("ingest", f"boundary_{lvl}", f"quarantined:{reason}", n))
                 for item in ("invalid_edges_in_source", "overlap_pairs"):
                     rows.append(("ingest", f"boundary_{lvl}", item, s.get(item, 0)))
                 # areas in hectares, so the count column stays an integer

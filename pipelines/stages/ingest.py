@@ -40,6 +40,8 @@ from pipelines.sources.tables import register_map, register_raw
 
 log = logging.getLogger(__name__)
 
+#: How derived events write their (local) times.
+DERIVED_TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 QUARANTINE_COLUMNS = "dataset, source_file, source_row, reason, raw"
 
 
@@ -300,13 +302,13 @@ def _ingest_requests(
         db.run_model(
             con,
             "staging/derived_request_events",
-            {"ts_format": spec.requests.timestamp_format},
+            {"ts_format": spec.requests.timestamp_format, "tz": spec.timezone},
             materialize="raw_request_events",
         )
         db.run_model(
             con,
             "staging/checked_request_events",
-            {**events_params, "ts_format": spec.requests.timestamp_format},
+            {**events_params, "ts_format": DERIVED_TS_FORMAT},
             materialize="checked_request_events",
         )
         result = _split(con, "checked_request_events", "request_events", "stg_request_events")

@@ -133,7 +133,7 @@ def test_not_found_page_offers_the_way_home(layout_of, ids_in, texts_in):
     assert "Page not found" in texts_in(page)
 
 
-def test_the_quality_page_lists_every_counter_of_the_build(built_city):
+def test_the_quality_page_accounts_for_every_input_and_every_location_rule(built_city):
     from dashboard import app as app_module
     from dashboard import data, ids
     from dashboard.pages import quality
@@ -143,6 +143,17 @@ def test_the_quality_page_lists_every_counter_of_the_build(built_city):
     text = str(page)
     assert ids.QUALITY_TABLE in text
     counts = data.quality_counts()
-    assert "requests:rows_in" in counts
-    assert text.count("Tr(") >= len(counts)
-    assert "geo_status:outside" in str(counts)
+    # every input shows read = accepted + quarantined, and says so
+    assert "NOT balanced" not in text
+    assert text.count("'balanced'") >= 4
+    n_requests = counts["requests:rows_in"]
+    assert f"{n_requests:,}" in text
+    # every rule of the primary hierarchy, with its count and its meaning
+    for rule in quality.RULES:
+        n = counts.get(f"request_place:main:rule:{rule}", 0)
+        assert f"{n:,} (" in text, rule
+    assert "smallest by area wins" in text
+    # the boundary table names each level
+    for info in data.levels().values():
+        if info.level != "city":
+            assert info.label("en") in text

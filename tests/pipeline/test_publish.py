@@ -80,3 +80,22 @@ def test_a_rebuild_of_the_same_inputs_publishes_an_identical_warehouse(city_copy
     run_all(city_copy)
     builds = sorted(p.stem for p in catalog.path(city_copy, "warehouse_builds").glob("*.duckdb"))
     assert len(builds) == city_copy.keep_builds
+
+
+def test_the_same_batch_delivered_twice_leaves_every_mart_identical(city_copy):
+    before = state_hash(city_copy)
+    raw = catalog.raw_dir(city_copy) / "requests"
+    for name in ("requests_000.parquet", "events_000.parquet"):
+        shutil.copy(raw / name, raw / name.replace("_000", "_000_again"))
+    run_all(city_copy)
+    after = state_hash(city_copy)
+    # the copies are quarantined as DUPLICATE_ROW (counted on the quality page) ...
+    assert after.pop("quality") != before.pop("quality")
+    # ... and nothing a cockpit shows moves
+    assert after == before
+    q = duckdb.sql(
+        f"SELECT dataset, reason, count(*) FROM read_parquet('{catalog.path(city_copy, 'quarantine')}')"
+        " WHERE reason = 'DUPLICATE_ROW' GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    n_requests = duckdb.sql(f"SELECT count(*) FROM read_parquet('{raw / 'requests_000.parquet'}')")
+    assert q[1][2] == n_requests.fetchall()[0][0]

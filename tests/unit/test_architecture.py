@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,8 @@ def test_only_db_reads_sql_files():
     offenders = [
         rel(p)
         for p in modules()
-        if ".sql" in p.read_text(encoding="utf-8") and rel(p) not in ("pipelines/db.py",)
+        if re.search(r"\.sql[\"']|\bsql/", p.read_text(encoding="utf-8"))
+        and rel(p) not in ("pipelines/db.py",)
     ]
     assert offenders == []
 

@@ -9,7 +9,7 @@ typed as (
         source_file,
         source_row,
         nullif(trim(component_id), '') as component_id,
-        try_strptime(trim(ts), $ts_format) as ts_local,
+        parse_local(trim(ts), $ts_format, $tz) as ts_local,
         nullif(trim(alarm_type), '') as alarm_type,
         source as source_record
     from source
@@ -17,7 +17,7 @@ typed as (
 
 select
     t.*,
-    timezone('UTC', timezone($tz, t.ts_local)) as ts_utc,
+    local_to_utc(t.ts_local, $tz) as ts_utc,
     case
         when t.component_id is null then 'MISSING_ID'
         when t.ts_local is null then 'BAD_TIMESTAMP'

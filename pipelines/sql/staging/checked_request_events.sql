@@ -13,12 +13,23 @@ typed as (
         nullif(trim(request_id), '') as request_id,
         trim(event) as event_raw,
         ts as ts_raw,
-        try_strptime(trim(ts), $ts_format) as ts_src,
+        parse_local(trim(ts), $ts_format, $tz) as ts_src,
         nullif(trim(level), '') as level_raw,
         nullif(trim(department), '') as department,
         nullif(trim(rating), '') as rating_raw,
         source as source_record
     from source
+),
+
+numbered as (
+    select
+        *,
+        -- the same event delivered again (a re-sent file, overlapping exports) is a no-op
+        row_number() over (
+            partition by request_id, event_raw, ts_raw, level_raw, department, rating_raw
+            order by source_file, source_row
+        ) as copy_number
+    from typed
 ),
 
 final as (
@@ -47,11 +58,12 @@ final as (
             when t.ts_src > $now_local + interval 10 minute then 'FUTURE_TIMESTAMP'
             when a.request_id is null then 'ORPHAN_EVENT'
             when e.value = 'rated' and r.value is null then 'UNKNOWN_RATING'
+            when t.copy_number > 1 then 'DUPLICATE_ROW'
         end as reject_reason,
         (t.level_raw is not null and l.value is null) as flag_unknown_level,
         coalesce(t.ts_src < a.created_local, false) as flag_time_order,
-        dst_issue(t.ts_src, $tz) as dst_issue
-    from typed as t
+        case when not contains($ts_format, '%z') then dst_issue(t.ts_src, $tz) end as dst_issue
+    from numbered as t
     left join map_event as e on e.source_value = t.event_raw
     left join map_level as l on l.source_value = t.level_raw
     left join map_rating as r on r.source_value = t.rating_raw

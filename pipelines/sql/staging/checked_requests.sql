@@ -12,7 +12,8 @@ typed as (
         source_row,
         nullif(trim(request_id), '') as request_id,
         nullif(trim(created_at), '') is null as created_missing,
-        try_strptime(trim(created_at), $ts_format) as created_local,
+        parse_local(trim(created_at), $ts_format, $tz) as created_local,
+        parse_utc(trim(created_at), $ts_format, $tz) as created_utc,
         trim(channel) as channel_raw,
         nullif(trim(event_type), '') as event_type,
         nullif(trim(address), '') as address,
@@ -22,7 +23,7 @@ typed as (
         nullif(trim(component_id), '') as component_id,
         nullif(trim(status), '') as status_raw,
         nullif(trim(closed_at), '') as closed_at_raw,
-        try_strptime(trim(updated_at), $ts_format) as updated_local,
+        parse_local(trim(updated_at), $ts_format, $tz) as updated_local,
         -- what a copy says, without where it was read from: equal hashes are one record
         md5(to_json(struct_pack(*columns(* exclude (source_file, source_row)))))
             as content_hash,
@@ -61,7 +62,7 @@ final as (
         r.source_row,
         r.request_id,
         r.created_local,
-        local_to_utc(r.created_local, $tz) as created_utc,
+        r.created_utc,
         coalesce(m.value, 'other') as channel,
         r.channel_raw,
         r.event_type,
@@ -88,7 +89,9 @@ final as (
             when r.copy_number > 1 then 'DUPLICATE_ID'
         end as reject_reason,
         m.value is null as flag_unknown_channel,
-        dst_issue(r.created_local, $tz) as dst_issue,
+        -- a time given with its offset is an instant: it cannot fall in a DST gap or overlap
+        case when not contains($ts_format, '%z') then dst_issue(r.created_local, $tz) end
+            as dst_issue,
         -- Text that a spreadsheet would run as a formula (=, +, -, @ first) or a browser as
         -- markup: kept (it is evidence), flagged, and escaped by every export and renderer.
         coalesce(

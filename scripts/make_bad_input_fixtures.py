@@ -261,7 +261,7 @@ SPEC_HEAD = """\
 
 [source]
 name = "bad-input fixtures: {folder}"
-timezone = "Asia/Shanghai"
+timezone = "{timezone}"
 city_id = "{city}"
 city_name = "样例市"
 city_name_en = "Fixture City"
@@ -276,11 +276,7 @@ parent_field = "parent_code"
 population_field = "population"
 
 [boundaries.files]
-district = "{b}/district.geojson"
-street = "{b}/street.geojson"
-community = "{b}/community.geojson"
-grid = "{b}/grid.geojson"
-
+{level_files}
 [categories]
 file = "../common/categories.csv"
 
@@ -301,13 +297,24 @@ lng = "经度"
 lat = "纬度"
 # Not in the files: mapped anyway, because staging fails when an optional column is unmapped.
 component_id = "部件编号"
-
+{status_columns}
 [requests.channels]
 "12345热线" = "hotline"
 "i深圳随手拍" = "app"
 "微信公众号" = "wechat"
 "网格巡查" = "patrol"
+"""
 
+SPEC_STATUSES = """
+# No [events] log: one lifecycle event per request is derived from 状态 and 办结时间.
+[requests.statuses]
+"Open" = "open"
+"Pending" = "open"
+"Closed" = "closed"
+"Cancelled" = "closed"
+"""
+
+SPEC_EVENTS = """
 [events]
 files = "events/*.csv"
 encoding = "{events_encoding}"
@@ -368,10 +375,16 @@ alarm_type = "告警类型"
 """
 
 
+LEVELS = ("district", "street", "community", "grid")
+#: Canonical request columns of a source without an event log (status-column lifecycle).
+STATUS_COLUMNS = {"status": "状态", "closed_at": "办结时间", "updated_at": "更新时间"}
+
+
 def spec(
     folder: str,
     *,
     boundaries: str = "../common",
+    level_files: dict[str, str] | None = None,
     suffix: str = "csv",
     coord_sys: str = "WGS84",
     encoding: str = "utf-8",
@@ -379,19 +392,34 @@ def spec(
     events_encoding: str = "utf-8",
     components: bool = False,
     snap_m: int = 200,
+    timezone: str = "Asia/Shanghai",
+    status_columns: bool = False,
 ) -> bytes:
-    """The ``source.toml`` of one fixture source."""
+    """The ``source.toml`` of one fixture source.
+
+    Boundary files are ``{boundaries}/{level}.geojson`` unless ``level_files`` names a
+    level's own file. With ``status_columns`` the source has no ``[events]`` log: requests
+    carry 状态 / 办结时间 / 更新时间 and a ``[requests.statuses]`` map instead.
+    """
+    files = {level: f"{boundaries}/{level}.geojson" for level in LEVELS} | (level_files or {})
     text = SPEC_HEAD.format(
         folder=folder,
+        timezone=timezone,
         snap_m=snap_m,
         city=CITY_ID,
-        b=boundaries,
+        level_files="".join(f'{level} = "{files[level]}"\n' for level in LEVELS),
         suffix=suffix,
         coord_sys=coord_sys,
         encoding=encoding,
         ts_format=ts_format,
-        events_encoding=events_encoding,
+        status_columns="".join(f'{k} = "{v}"\n' for k, v in STATUS_COLUMNS.items())
+        if status_columns
+        else "",
     )
+    if status_columns:
+        text += SPEC_STATUSES
+    else:
+        text += SPEC_EVENTS.format(events_encoding=events_encoding)
     if components:
         text += SPEC_COMPONENTS
     return text.encode("utf-8")
@@ -404,7 +432,7 @@ def common_files() -> dict[str, bytes]:
     """Clean boundaries of every level and the categories."""
     files = {
         f"common/{level}.geojson": geojson(f"{level} (WGS-84)", level_features(level))
-        for level in ("district", "street", "community", "grid")
+        for level in LEVELS
     }
     files["common/categories.csv"] = table(
         (

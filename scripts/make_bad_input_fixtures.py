@@ -878,7 +878,8 @@ def gbk_files() -> dict[str, bytes]:
     # 0xFF is no GBK/GB18030 lead byte: the whole file must be quarantined, not guessed.
     cut = broken.index(b"not-gbk-2")
     files["gbk_gcj02/requests/not_gbk.csv"] = broken[:cut] + b"\xff\xfe" + broken[cut:]
-    events = [ev("gbk-gcj02-001", "受理", "事件-受理", ts="2026-02-01 08:00:00")]
+    # after every seeded request time, so that it is not stamped before its request
+    events = [ev("gbk-gcj02-001", "受理", "事件-受理", ts="2026-03-01 08:00:00")]
     files["gbk_gcj02/events/clean.csv"] = table(EVENT_HEADER, events, eol="\r\n").encode("gbk")
     return files
 

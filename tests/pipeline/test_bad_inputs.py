@@ -33,7 +33,7 @@ from pipelines.stages import run_all
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "bad_inputs"
 SCRIPT = ROOT / "scripts" / "make_bad_input_fixtures.py"
-SOURCES = ("rows", "boundaries", "gbk_gcj02", "utf16")
+SOURCES = ("rows", "boundaries", "gbk_gcj02", "utf16", "status_la", "overlaps")
 #: staged dataset -> (spec section, staged table)
 TABLES = {
     "requests": ("requests", "stg_requests"),
@@ -48,6 +48,14 @@ WHOLE_FILE = "<whole file>"
 #: pipeline (utf-8-sig drops a BOM; GBK files are read as GB18030, its superset).
 CODECS = {"utf-8": "utf-8-sig", "gbk": "gb18030", "utf-16": "utf-16"}
 GCJ_POINTS = "requests/gbk_gcj02_points.csv"
+#: Key prefix of the lifecycle events a source without an event log derives from a requests
+#: file (one per accepted request, carrying that request's file and row).
+DERIVED = "events derived from "
+#: ``overlaps`` source: D1S1C1G1 is drawn over the bottom of D1S1C1G2 (this rectangle), and
+#: D1S2C2G1 is drawn short of D1S2C2G2, leaving the gap rectangle (see the script).
+OVERLAP_RECT = (114.02, 22.53, 114.04, 22.532)
+OVERLAP_WINNER = "D1S1C1G2"  # the smaller of the two overlapping grids
+GAP_RECT = (114.04, 22.545, 114.06, 22.55)
 
 CITY_UNITS = {
     "district": ["D1", "D2"],
@@ -621,6 +629,151 @@ CASES = [
         ),
         id="points_land_only_in_accepted_and_repaired_boundaries",
     ),
+    pytest.param(
+        Case(
+            "status_la",
+            {
+                "requests/updates.csv": [
+                    ("update-repeated-1", kept(G)),
+                    # the same record again: a no-op
+                    ("update-repeated-1", quarantined("DUPLICATE_ROW")),
+                    # an older version, in either file order: kept in quarantine as history
+                    ("update-newer-last-1", quarantined("SUPERSEDED")),
+                    ("update-newer-last-1", kept(G)),
+                    ("update-newer-first-1", kept(G)),
+                    ("update-newer-first-1", quarantined("SUPERSEDED")),
+                    # different content and no update time (or the same one) to order them
+                    ("update-no-update-time-1", kept(G)),
+                    ("update-no-update-time-1", quarantined("DUPLICATE_ID")),
+                    ("update-same-update-time-1", kept(G)),
+                    ("update-same-update-time-1", quarantined("DUPLICATE_ID")),
+                ],
+                "requests/updates_across_files_a.csv": [
+                    ("update-stale-copy-in-later-file-1", kept(G)),
+                    ("update-newer-in-later-file-1", quarantined("SUPERSEDED")),
+                ],
+                "requests/updates_across_files_b.csv": [
+                    ("update-stale-copy-in-later-file-1", quarantined("SUPERSEDED")),
+                    ("update-newer-in-later-file-1", kept(G)),
+                ],
+                # one derived event per request, from the version that won
+                DERIVED + "requests/updates.csv": [
+                    ("update-repeated-1", kept()),
+                    ("update-newer-last-1", kept()),
+                    ("update-newer-first-1", kept()),
+                    ("update-no-update-time-1", kept()),
+                    ("update-same-update-time-1", kept()),
+                ],
+                DERIVED + "requests/updates_across_files_a.csv": [
+                    ("update-stale-copy-in-later-file-1", kept()),
+                ],
+                DERIVED + "requests/updates_across_files_b.csv": [
+                    ("update-newer-in-later-file-1", kept()),
+                ],
+            },
+        ),
+        id="the_newer_updated_at_wins_in_any_file_order_older_versions_SUPERSEDED",
+    ),
+    pytest.param(
+        Case(
+            "status_la",
+            {
+                "requests/status_lifecycle.csv": [
+                    (rid, kept(G))
+                    for rid in (
+                        "status-closed-1",
+                        "status-cancelled-1",
+                        "status-open-1",
+                        "status-pending-1",
+                        "status-open-with-close-time-1",
+                        "status-padded-1",
+                        "status-unknown-1",
+                        "status-empty-1",
+                        "status-closed-without-time-1",
+                        "status-closed-bad-time-1",
+                        "status-closed-before-created-1",
+                    )
+                ],
+                DERIVED + "requests/status_lifecycle.csv": [
+                    ("status-closed-1", kept()),
+                    ("status-cancelled-1", kept()),
+                    ("status-open-1", kept()),
+                    ("status-pending-1", kept()),
+                    ("status-open-with-close-time-1", kept()),
+                    ("status-padded-1", kept()),
+                    ("status-unknown-1", quarantined("UNKNOWN_STATUS")),
+                    ("status-empty-1", quarantined("UNKNOWN_STATUS")),
+                    ("status-closed-without-time-1", quarantined("MISSING_TIMESTAMP")),
+                    ("status-closed-bad-time-1", quarantined("BAD_TIMESTAMP")),
+                    # kept at the creation time (see the test below)
+                    ("status-closed-before-created-1", kept(None, "time_order")),
+                ],
+            },
+        ),
+        id="status_columns_give_one_event_per_request_unknown_status_and_bad_close_quarantined",
+    ),
+    pytest.param(
+        Case(
+            "status_la",
+            {
+                "requests/dst.csv": [
+                    ("dst-winter-noon", kept(G)),
+                    ("dst-spring-last-second-before-gap", kept(G)),
+                    ("dst-spring-gap-start", kept(G, "dst_nonexistent")),
+                    ("dst-spring-nonexistent", kept(G, "dst_nonexistent")),
+                    ("dst-spring-after-gap", kept(G)),
+                    ("dst-summer-noon", kept(G)),
+                    ("dst-fall-last-second-before-repeat", kept(G)),
+                    ("dst-fall-ambiguous-start", kept(G, "dst_ambiguous")),
+                    ("dst-fall-ambiguous", kept(G, "dst_ambiguous")),
+                    ("dst-fall-ambiguous-last-second", kept(G, "dst_ambiguous")),
+                    ("dst-fall-after-repeat", kept(G)),
+                    ("dst-closed-in-repeated-hour", kept(G)),
+                ],
+                DERIVED + "requests/dst.csv": [
+                    ("dst-winter-noon", kept()),
+                    ("dst-spring-last-second-before-gap", kept()),
+                    ("dst-spring-gap-start", kept(None, "dst_nonexistent")),
+                    ("dst-spring-nonexistent", kept(None, "dst_nonexistent")),
+                    ("dst-spring-after-gap", kept()),
+                    ("dst-summer-noon", kept()),
+                    ("dst-fall-last-second-before-repeat", kept()),
+                    ("dst-fall-ambiguous-start", kept(None, "dst_ambiguous")),
+                    ("dst-fall-ambiguous", kept(None, "dst_ambiguous")),
+                    ("dst-fall-ambiguous-last-second", kept(None, "dst_ambiguous")),
+                    ("dst-fall-after-repeat", kept()),
+                    # closed at 01:15 on the fall-back night: the event is ambiguous
+                    ("dst-closed-in-repeated-hour", kept(None, "dst_ambiguous")),
+                ],
+            },
+        ),
+        id="nonexistent_and_ambiguous_local_times_are_kept_and_flagged",
+    ),
+    pytest.param(
+        Case(
+            "overlaps",
+            {
+                "boundaries/grid.geojson": [(c, kept()) for c in CITY_UNITS["grid"]],
+                "requests/points.csv": [
+                    # in both D1S1C1G1 and D1S1C1G2: the smaller by area wins (larger id)
+                    ("overlap-goes-to-smaller-grid-1", kept(OVERLAP_WINNER, "overlap")),
+                    ("overlap-goes-to-smaller-grid-2", kept(OVERLAP_WINNER, "overlap")),
+                    ("below-overlap-is-larger-grid", kept("D1S1C1G1")),
+                    ("above-overlap-is-smaller-grid", kept(OVERLAP_WINNER)),
+                    # in the gap, farther than snap_m from every grid, inside the outline
+                    ("gap-middle-is-outside", kept("outside")),
+                    ("gap-west-part-is-outside", kept("outside")),
+                    # in the gap within snap_m of one grid: given to the nearest
+                    ("gap-near-lower-grid-is-snapped", kept("D1S2C2G1", "snapped")),
+                    ("gap-near-upper-grid-is-snapped", kept("D1S2C2G2", "snapped")),
+                    ("gap-near-west-neighbour-is-snapped", kept("D1S2C1G1", "snapped")),
+                    ("south-of-the-city-is-out-of-area", kept("out_of_area")),
+                ],
+                "events/clean.csv": [("event-ok-1", kept())],
+            },
+        ),
+        id="overlap_points_go_to_the_smaller_unit_gap_points_are_outside_or_snapped",
+    ),
 ]
 
 
@@ -630,9 +783,9 @@ CASES = [
 class Build:
     """One fixture source built through ingest and geoindex into its own data folder."""
 
-    def __init__(self, name: str, data_dir: Path) -> None:
+    def __init__(self, name: str, data_dir: Path, fixtures: Path = FIXTURES) -> None:
         self.name = name
-        self.root = FIXTURES / name
+        self.root = fixtures / name
         self.spec: dict[str, Any] = tomllib.loads(
             (self.root / "source.toml").read_text(encoding="utf-8")
         )
@@ -671,6 +824,11 @@ class Build:
     def datasets(self) -> list[str]:
         return [d for d, (section, _) in TABLES.items() if section in self.spec]
 
+    @property
+    def derives_events(self) -> bool:
+        """No event log: one lifecycle event per accepted request, from its status columns."""
+        return "events" not in self.spec
+
     def files(self, dataset: str) -> list[Path]:
         section = TABLES[dataset][0]
         pattern = self.spec[section].get("files") or self.spec[section]["file"]
@@ -690,19 +848,25 @@ class Build:
             for dataset in self.datasets():
                 for file, row, lbl, outcome in self._table_outcomes(dataset):
                     out.setdefault(self.key(file), []).append((row, lbl, outcome))
+            if self.derives_events:
+                for file, row, lbl, outcome in self._table_outcomes("request_events", True):
+                    out.setdefault(DERIVED + self.key(file), []).append((row, lbl, outcome))
             for level in LEVELS:
                 file = self.spec["boundaries"]["files"][level]
                 out[file] = self._boundary_outcomes(level, file)
             self._outcomes = {k: sorted(v) for k, v in out.items()}
         return self._outcomes
 
-    def _table_outcomes(self, dataset: str) -> list[tuple[str, int, str, Outcome]]:
+    def _table_outcomes(
+        self, dataset: str, derived: bool = False
+    ) -> list[tuple[str, int, str, Outcome]]:
+        """Outcome of each row of a dataset; ``derived`` events are labelled by request id."""
         rows: list[tuple[str, int, str, Outcome]] = []
         for q in records(self.quarantine(dataset)):
             if q["source_row"] < 0:
                 rows.append((q["source_file"], -1, WHOLE_FILE, quarantined(q["reason"])))
             else:
-                lbl = label(dataset, json.loads(q["raw"]))
+                lbl = label(dataset, json.loads(q["raw"]), derived)
                 rows.append((q["source_file"], q["source_row"], lbl, quarantined(q["reason"])))
         staged = self.table(TABLES[dataset][1])
         if dataset == "requests":
@@ -727,15 +891,19 @@ class Build:
                     ("active_content", "flag_active_content"),
                     ("unknown_event_type", "flag_unknown_event_type"),
                     ("unknown_level", "flag_unknown_level"),
+                    ("time_order", "flag_time_order"),
                     ("axis_swapped", "axis_swapped"),
                     ("low_precision", "low_precision"),
                 )
                 if r.get(column) is True
             ]
+            if r.get("dst_issue"):
+                flags.append(f"dst_{r['dst_issue']}")  # a nonexistent or ambiguous local time
             if r.get("geo_status") in ("snapped", "overlap"):
                 flags.append(str(r["geo_status"]))  # assigned, by the rule that decided it
             where = r.get("grid_id") or r.get("geo_status")
-            rows.append((r["source_file"], r["source_row"], label(dataset, r), kept(where, *flags)))
+            lbl = label(dataset, r, derived)
+            rows.append((r["source_file"], r["source_row"], lbl, kept(where, *flags)))
         return rows
 
     def _boundary_outcomes(self, level: str, file: str) -> list[tuple[int, str, Outcome]]:
@@ -765,8 +933,13 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in clean.to_dict("records")]
 
 
-def label(dataset: str, row: dict[str, Any]) -> str:
-    """The row's label: its id, or the column standing in for it (README.md)."""
+def label(dataset: str, row: dict[str, Any], derived: bool = False) -> str:
+    """The row's label: its id, or the column standing in for it (README.md).
+
+    A ``derived`` event (from a request's status columns) is labelled by its request's id.
+    """
+    if derived:
+        return str(row.get("request_id"))
     fallback = {
         "requests": "description",
         "request_events": "department",

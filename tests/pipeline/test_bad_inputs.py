@@ -14,6 +14,7 @@ import csv
 import importlib.util
 import io
 import json
+import shutil
 import tomllib
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +28,7 @@ import pytest
 import shapely
 
 from pipelines import catalog
+from pipelines.geo import M_PER_DEG
 from pipelines.settings import Settings
 from pipelines.stages import run_all
 
@@ -1222,6 +1224,284 @@ def test_the_gcj02_points_would_miss_their_community_without_the_datum_conversio
     hit[i_pt] = comms["unit_id"].to_numpy()[i_comm]
     wrong = (hit != expected["预期社区编码"].to_numpy()).mean()
     assert wrong > 0.2
+
+
+#: The four versions of ``status_la`` records updated between two exports (newer: closed,
+#: with new text; older: open, the first text), in both file orders, in one file and across two.
+UPDATED = (
+    "update-newer-last-1",
+    "update-newer-first-1",
+    "update-stale-copy-in-later-file-1",
+    "update-newer-in-later-file-1",
+)
+
+
+def test_a_genuine_update_replaces_the_record_and_the_older_version_is_kept_as_history(build):
+    b = build("status_la")
+    r = b.table("stg_requests").set_index("request_id")
+    for rid in UPDATED:
+        got = r.loc[rid, ["description", "status_raw", "closed_at_raw", "updated_local"]]
+        want = [
+            "路灯不亮（已修复）",
+            "Closed",
+            "2026-03-02 10:00:00",
+            pd.Timestamp("2026-03-02 10:00"),
+        ]
+        assert got.tolist() == want, rid
+    # no update time, or the same one, to order two versions: the first copy wins
+    for rid in ("update-no-update-time-1", "update-same-update-time-1"):
+        assert r.loc[rid, ["description", "status_raw"]].tolist() == ["路灯不亮", "Open"], rid
+    q = b.quarantine("requests")
+    older = [json.loads(raw) for raw in q.loc[q["reason"] == "SUPERSEDED", "raw"]]
+    assert sorted(
+        (o["request_id"], o["description"], o["status"], o["updated_at"]) for o in older
+    ) == (sorted((rid, "路灯不亮", "Open", "2026-03-01 09:00:00") for rid in UPDATED))
+    # the lifecycle follows the version that won: closed at its close time
+    e = b.table("stg_request_events").set_index("request_id")
+    for rid in UPDATED:
+        assert e.loc[rid, ["event", "ts_local"]].tolist() == [
+            "closed",
+            pd.Timestamp("2026-03-02 10:00"),
+        ], rid
+
+
+def test_a_source_without_an_event_log_derives_exactly_one_event_per_accepted_request(build):
+    b = build("status_la")
+    m = b.manifest["inputs"]
+    derived = m["request_events"]
+    requests = b.table("stg_requests")
+    events = b.table("stg_request_events")
+    q = b.quarantine("request_events")
+    assert derived["derived_from"] == "requests.status"
+    assert derived["rows_in"] == m["requests"]["accepted"] == len(requests)
+    assert derived["rows_in"] == derived["accepted"] + sum(derived["quarantined"].values())
+    assert len(events) == derived["accepted"]
+    assert dict(Counter(q["reason"])) == derived["quarantined"]
+    # every accepted request once, in staging or in quarantine, with its own file and row
+    seen = Counter(
+        zip(events["request_id"], events["source_file"], events["source_row"], strict=True)
+    )
+    seen.update(
+        (json.loads(raw)["request_id"], file, row)
+        for raw, file, row in zip(q["raw"], q["source_file"], q["source_row"], strict=True)
+    )
+    assert seen == Counter(
+        zip(requests["request_id"], requests["source_file"], requests["source_row"], strict=True)
+    )
+    assert derived["flagged"] == {
+        "time_order": 1,
+        "unknown_level": 0,
+        "dst_nonexistent": 2,
+        "dst_ambiguous": 4,
+    }
+
+
+def test_each_status_gives_its_event_at_the_close_or_creation_time(build):
+    b = build("status_la")
+    e = b.table("stg_request_events").set_index("request_id")
+    created, closed = pd.Timestamp("2026-03-01 08:00"), pd.Timestamp("2026-03-02 10:00")
+    want = {
+        "status-closed-1": ("closed", closed, closed),
+        "status-cancelled-1": ("closed", pd.Timestamp("2026-03-01 12:00"), None),
+        "status-open-1": ("reported", created, None),
+        "status-pending-1": ("reported", created, None),
+        "status-open-with-close-time-1": ("reported", created, None),
+        "status-padded-1": ("closed", closed, None),
+        # stamped before its request was created: kept at the creation time, flagged
+        "status-closed-before-created-1": ("closed", created, pd.Timestamp("2026-03-01 00:00")),
+    }
+    for rid, (event, ts_local, ts_src) in want.items():
+        row = e.loc[rid]
+        assert (row["event"], row["ts_local"]) == (event, ts_local), rid
+        assert row["ts_src"] == (ts_src if ts_src is not None else ts_local), rid
+        assert bool(row["flag_time_order"]) == (rid == "status-closed-before-created-1"), rid
+    r = b.table("stg_requests").set_index("request_id")
+    late = "status-closed-before-created-1"
+    assert e.loc[late, "ts_utc"] == r.loc[late, "created_utc"] == pd.Timestamp("2026-03-01 16:00")
+    # an unknown status keeps its request: only the event is quarantined
+    assert {"status-unknown-1", "status-empty-1"} <= set(r.index) - set(e.index)
+
+
+#: created_utc of the status_la DST rows (America/Los_Angeles: PST = UTC-8, PDT = UTC-7) and
+#: what is odd about the local time.
+DST_UTC = {
+    "dst-winter-noon": ("2026-01-15 20:00:00", None),
+    "dst-spring-last-second-before-gap": ("2026-03-08 09:59:59", None),
+    # 02:00-02:59 does not exist on 8 March: moved forward by the gap (02:30 is 03:30 PDT)
+    "dst-spring-gap-start": ("2026-03-08 10:00:00", "nonexistent"),
+    "dst-spring-nonexistent": ("2026-03-08 10:30:00", "nonexistent"),
+    "dst-spring-after-gap": ("2026-03-08 10:00:00", None),
+    "dst-summer-noon": ("2026-07-15 19:00:00", None),
+    "dst-fall-last-second-before-repeat": ("2026-11-01 07:59:59", None),
+    # 01:00-01:59 happens twice on 1 November: the earlier (daylight, PDT) instant
+    "dst-fall-ambiguous-start": ("2026-11-01 08:00:00", "ambiguous"),
+    "dst-fall-ambiguous": ("2026-11-01 08:30:00", "ambiguous"),
+    "dst-fall-ambiguous-last-second": ("2026-11-01 08:59:59", "ambiguous"),
+    "dst-fall-after-repeat": ("2026-11-01 10:00:00", None),
+    "dst-closed-in-repeated-hour": ("2026-11-01 07:30:00", None),
+}
+
+
+def test_local_times_convert_to_utc_with_the_offset_in_force_on_both_sides_of_each_change(build):
+    b = build("status_la")
+    r = b.table("stg_requests").set_index("request_id").loc[list(DST_UTC)]
+    got = {
+        rid: (str(row["created_utc"]), None if pd.isna(row["dst_issue"]) else row["dst_issue"])
+        for rid, row in r.iterrows()
+    }
+    assert got == DST_UTC
+    assert b.manifest["inputs"]["requests"]["flagged"] == {
+        "unknown_channel": 0,
+        "active_content": 0,
+        "unknown_event_type": 0,
+        "dst_nonexistent": 2,
+        "dst_ambiguous": 3,
+    }
+    # derived events convert alike: "reported" at the creation time, "closed" at the close
+    e = b.table("stg_request_events").set_index("request_id")
+    for rid, (utc, _) in DST_UTC.items():
+        if rid != "dst-closed-in-repeated-hour":
+            assert str(e.loc[rid, "ts_utc"]) == utc, rid
+    closed = e.loc["dst-closed-in-repeated-hour"]
+    assert (str(closed["ts_utc"]), closed["dst_issue"]) == ("2026-11-01 08:15:00", "ambiguous")
+
+
+def equal_area_km2(geom: shapely.Geometry) -> float:
+    """Area of a WGS-84 geometry in km², in an equal-area projection."""
+    return float(gpd.GeoSeries([geom], crs="EPSG:4326").to_crs("EPSG:6933").area.iloc[0] / 1e6)
+
+
+def test_an_overlap_and_a_gap_between_grids_are_measured_and_reported_with_their_units(build):
+    b = build("overlaps")
+    stats = b.manifest["inputs"]["boundaries"]
+    overlap, gap = shapely.box(*OVERLAP_RECT), shapely.box(*GAP_RECT)
+    grid = stats["grid"]
+    assert grid["overlap_pairs"] == 1
+    # km² from degrees² at the level's mean latitude: within 2 % of the true area
+    assert grid["overlap_km2"] == pytest.approx(equal_area_km2(overlap), rel=0.02)
+    assert grid["gap_km2"] > 0
+    assert grid["gap_km2"] == pytest.approx(equal_area_km2(gap), rel=0.02)
+    for level in LEVELS[:-1]:
+        st = stats[level]
+        assert (st["overlap_pairs"], st["overlap_km2"], st["gap_km2"]) == (0, 0.0, 0.0), level
+    issues = pd.read_parquet(catalog.path(b.settings, "boundary_issues"))
+    assert set(issues["level"]) == {"grid"}
+    found = issues.loc[issues["kind"] == "overlap"]
+    assert len(found) == 1
+    row = found.iloc[0]
+    assert {row["unit_id"], row["other_unit_id"]} == {"D1S1C1G1", OVERLAP_WINNER}
+    piece = shapely.from_wkt(row["wkt"])
+    assert piece.area == pytest.approx(overlap.area, rel=0.01)
+    assert piece.symmetric_difference(overlap).area < 0.01 * overlap.area  # and in its place
+    holes = issues.loc[issues["kind"] == "gap", "wkt"].map(shapely.from_wkt).tolist()
+    assert len(holes) == 1
+    assert holes[0].symmetric_difference(gap).area < 0.01 * gap.area
+    # a real overlap (1 % of the level) is kept as drawn, not cleaned away
+    units = gpd.read_parquet(catalog.path(b.settings, "stg_units")).set_index("unit_id")
+    both = units.loc["D1S1C1G1", "geometry"].intersection(units.loc[OVERLAP_WINNER, "geometry"])
+    assert both.area == pytest.approx(overlap.area, rel=1e-9)
+    assert units.loc["D1S1C1G1", "area_km2"] > units.loc[OVERLAP_WINNER, "area_km2"]
+
+
+def test_the_gap_points_lie_as_far_from_the_grids_as_their_outcome_says(build):
+    # The overlaps case has teeth only if its gap points are where their labels say.
+    b = build("overlaps")
+    units = gpd.read_parquet(catalog.path(b.settings, "stg_units"))
+    grids = units.loc[units["level"] == "grid"].reset_index(drop=True)
+    r = b.table("stg_requests").set_index("request_id")
+    snap_deg = b.spec["boundaries"]["snap_m"] / M_PER_DEG
+    for rid in r.index[r.index.str.startswith("gap-")]:
+        point = shapely.Point(r.loc[rid, "lng_src"], r.loc[rid, "lat_src"])
+        assert shapely.within(point, shapely.box(*GAP_RECT)), rid
+        dist = shapely.distance(point, np.asarray(grids.geometry.values))
+        nearest = grids.loc[int(np.argmin(dist)), "unit_id"]
+        if rid.endswith("-is-snapped"):
+            assert dist.min() < snap_deg and (dist < snap_deg).sum() == 1, rid
+            assert b.table("int_request_geo").set_index("request_id").loc[rid, "grid_id"] == (
+                nearest
+            ), rid
+        else:
+            assert dist.min() > snap_deg, rid
+
+
+def sorted_frame(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return frame.sort_values(keys).reset_index(drop=True)
+
+
+#: Staged tables compared between builds, and the columns that identify a row.
+RESTAGED = {
+    "stg_requests": ["source_file", "source_row"],
+    "stg_request_events": ["source_file", "source_row", "request_id"],
+    "quarantine": ["dataset", "source_file", "source_row", "reason"],
+}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_ingesting_the_same_batch_again_gives_identical_staged_tables(build, tmp_path, source):
+    first = build(source)
+    again = Build(source, tmp_path / "again")
+    for name, keys in RESTAGED.items():
+        pd.testing.assert_frame_equal(
+            sorted_frame(first.table(name), keys), sorted_frame(again.table(name), keys), obj=name
+        )
+    assert again.manifest == first.manifest
+
+
+@pytest.mark.parametrize(
+    ("source", "file", "copy"),
+    [
+        pytest.param(
+            "rows", "requests/clean.csv", "requests/clean_resent.csv", id="copy_read_after"
+        ),
+        pytest.param(
+            "rows", "requests/clean.csv", "requests/0_resent_clean.csv", id="copy_read_before"
+        ),
+        pytest.param(
+            "status_la",
+            "requests/status_lifecycle.csv",
+            "requests/status_lifecycle_resent.csv",
+            id="status_lifecycle_copy_read_after",
+        ),
+    ],
+)
+def test_a_requests_file_sent_again_under_another_name_changes_no_staged_record(
+    build, tmp_path, source, file, copy
+):
+    fixtures = tmp_path / "bad_inputs"
+    shutil.copytree(FIXTURES, fixtures)
+    shutil.copyfile(fixtures / source / file, fixtures / source / copy)
+    first, again = build(source), Build(source, tmp_path / "data", fixtures)
+    n = count_rows(FIXTURES / source / file, "utf-8")
+    assert n
+    later = max(file, copy)  # the copy read second (files in path order) is the no-op
+    provenance = [] if later == copy else ["source_file", "source_row"]
+    for name in ("stg_requests", "stg_request_events"):
+        before, after = first.table(name).copy(), again.table(name).copy()
+        for frame, b in ((before, first), (after, again)):
+            frame["source_file"] = frame["source_file"].map(b.key)
+        keys = ["request_id", *RESTAGED[name]]
+        pd.testing.assert_frame_equal(
+            sorted_frame(before, keys).drop(columns=provenance),
+            sorted_frame(after, keys).drop(columns=provenance),
+            obj=name,
+        )
+    # the only new quarantine rows: every row of the file read second, DUPLICATE_ROW
+    q_before, q_after = first.table("quarantine"), again.table("quarantine")
+    rows_before = Counter(
+        (d, first.key(f), r, reason)
+        for d, f, r, reason in q_before[RESTAGED["quarantine"]].itertuples(index=False)
+    )
+    rows_after = Counter(
+        (d, again.key(f), r, reason)
+        for d, f, r, reason in q_after[RESTAGED["quarantine"]].itertuples(index=False)
+    )
+    assert rows_after - rows_before == Counter(
+        ("requests", later, i, "DUPLICATE_ROW") for i in range(n)
+    )
+    assert rows_before - rows_after == Counter()
+    m_before, m_after = first.manifest["inputs"]["requests"], again.manifest["inputs"]["requests"]
+    assert m_after["rows_in"] == m_before["rows_in"] + n
+    assert m_after["accepted"] == m_before["accepted"]
 
 
 def test_the_committed_fixtures_are_what_the_seeded_script_writes(tmp_path):

@@ -1078,6 +1078,35 @@ def overlap_files() -> dict[str, bytes]:
     return files
 
 
+#: ``nested`` source: D2S1C1G1 is drawn over its whole community, so that its sibling
+#: D2S1C1G2 lies wholly inside it (an overlap that is a containment).
+NESTED_OUTER, NESTED_INNER = "D2S1C1G1", "D2S1C1G2"
+
+
+def nested_files() -> dict[str, bytes]:
+    """The ``nested`` source: the clean city but for one grid drawn around its sibling."""
+    rects = {u.code: u.rect for u in units() if u.level == "grid"}
+    rects[NESTED_OUTER] = rect_of(NESTED_OUTER[:-2])
+    corners = {(x, y) for x0, y0, x1, y1 in rects.values() for x in (x0, x1) for y in (y0, y1)}
+    grids = [
+        feature(u.code, u.name, u.name_en, u.parent, polygon(rects[u.code], corners), u.population)
+        for u in units()
+        if u.level == "grid"
+    ]
+    files = {
+        "nested/source.toml": spec("nested", level_files={"grid": "boundaries/grid.geojson"}),
+        "nested/boundaries/grid.geojson": geojson("grid (WGS-84, one around another)", grids),
+    }
+    points = [
+        req("inside-the-inner-grid-is-overlap", at=inside(NESTED_INNER)),
+        req("outer-grid-only", at=inside(NESTED_OUTER)),
+    ]
+    files["nested/requests/points.csv"] = table(REQUEST_HEADER, points).encode("utf-8")
+    events = [ev("outer-grid-only", "受理", "event-ok-1")]
+    files["nested/events/clean.csv"] = table(EVENT_HEADER, events).encode("utf-8")
+    return files
+
+
 README = """\
 # Bad-input fixtures
 
@@ -1113,6 +1142,7 @@ def fixture_files() -> dict[str, bytes]:
         utf16_files(),
         status_files(),
         overlap_files(),
+        nested_files(),
     ):
         files.update(part)
     return dict(sorted(files.items()))

@@ -18,6 +18,10 @@ Layout (every file a few KB)::
                        and a file that is not GBK at all
     utf16/             Excel "Unicode text" (UTF-16LE with BOM, tab-separated, 2026/3/1 8:05
                        timestamps) and a truncated UTF-16 file
+    status_la/         America/Los_Angeles, no event log: status / close / update-time
+                       columns; updates vs duplicates, one derived event per request, DST
+    overlaps/          the clean city but for two overlapping grids and a gap between two
+    nested/            the clean city but for a grid drawn around its sibling
 
 Every row carries a label saying what the pipeline must do with it: the id (``null-island-1``)
 or, where the id itself is the bad input, the column named in README.md.
@@ -1124,10 +1128,18 @@ script and rerun it. The tests say what the pipeline must do with every row.
   lies in (`预期社区编码`), GB18030-only characters, and a file that is not GBK.
 - `utf16/`: Excel "Unicode text" (UTF-16LE with BOM, tab-separated, `2026/3/1 8:05`) and a
   truncated UTF-16 file.
+- `status_la/`: America/Los_Angeles, no event log: requests carry `状态`, `办结时间` and
+  `更新时间` (status, close and update time). Genuine updates vs repeated copies (`updates*`),
+  one derived lifecycle event per request (`status_lifecycle`), times that do not exist or
+  happen twice at the DST changes (`dst`).
+- `overlaps/`: the clean city, but D1S1C1G1 is drawn over the bottom of D1S1C1G2 and D1S2C2G1
+  short of D1S2C2G2 (a gap); points in the overlap, in the gap and near its edges.
+- `nested/`: the clean city, but D2S1C1G1 is drawn around its sibling D2S1C1G2.
 
 Each row's label names its expected outcome: the id (`工单编号`, `部件编号`), or where the
 id is the bad input or rows have no id of their own, `诉求内容` (requests), `承办单位`
-(events), `主管单位` (components), `告警类型` (alarms), `name` (boundary units).
+(events), `主管单位` (components), `告警类型` (alarms), `name` (boundary units). Events
+derived from status columns are labelled by their request's id.
 """
 
 

@@ -1,11 +1,13 @@
 """Bad inputs: one committed fixture per class, and every row gets exactly its outcome.
 
 The fixtures (``tests/fixtures/bad_inputs/``, written by the seeded
-``scripts/make_bad_input_fixtures.py``) are four tiny sources. Each is built through ingest
+``scripts/make_bad_input_fixtures.py``) are seven tiny sources. Each is built through ingest
 and geoindex once per module. For every row the tests know the outcome: accepted (where it
 was located, which flags it carries) or quarantined (with which reason). For every input,
 the rows counted straight from the files equal accepted + quarantined, in the manifest and
-in the staged tables, and every (file, row) is accounted for exactly once.
+in the staged tables, and every (file, row) is accounted for exactly once. A source without
+an event log derives one event per accepted request; building a source again, or with a
+requests file sent twice, changes no staged record.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ Layout (every file a few KB)::
                        and a file that is not GBK at all
     utf16/             Excel "Unicode text" (UTF-16LE with BOM, tab-separated, 2026/3/1 8:05
                        timestamps) and a truncated UTF-16 file
+    status_la/         America/Los_Angeles, no event log: status / close / update-time
+                       columns; updates vs duplicates, one derived event per request, DST
+    overlaps/          the clean city but for two overlapping grids and a gap between two
+    nested/            the clean city but for a grid drawn around its sibling
 
 Every row carries a label saying what the pipeline must do with it: the id (``null-island-1``)
 or, where the id itself is the bad input, the column named in README.md.
@@ -261,7 +265,7 @@ SPEC_HEAD = """\
 
 [source]
 name = "bad-input fixtures: {folder}"
-timezone = "Asia/Shanghai"
+timezone = "{timezone}"
 city_id = "{city}"
 city_name = "样例市"
 city_name_en = "Fixture City"
@@ -276,11 +280,7 @@ parent_field = "parent_code"
 population_field = "population"
 
 [boundaries.files]
-district = "{b}/district.geojson"
-street = "{b}/street.geojson"
-community = "{b}/community.geojson"
-grid = "{b}/grid.geojson"
-
+{level_files}
 [categories]
 file = "../common/categories.csv"
 
@@ -301,13 +301,24 @@ lng = "经度"
 lat = "纬度"
 # Not in the files: mapped anyway, because staging fails when an optional column is unmapped.
 component_id = "部件编号"
-
+{status_columns}
 [requests.channels]
 "12345热线" = "hotline"
 "i深圳随手拍" = "app"
 "微信公众号" = "wechat"
 "网格巡查" = "patrol"
+"""
 
+SPEC_STATUSES = """
+# No [events] log: one lifecycle event per request is derived from 状态 and 办结时间.
+[requests.statuses]
+"Open" = "open"
+"Pending" = "open"
+"Closed" = "closed"
+"Cancelled" = "closed"
+"""
+
+SPEC_EVENTS = """
 [events]
 files = "events/*.csv"
 encoding = "{events_encoding}"
@@ -368,10 +379,16 @@ alarm_type = "告警类型"
 """
 
 
+LEVELS = ("district", "street", "community", "grid")
+#: Canonical request columns of a source without an event log (status-column lifecycle).
+STATUS_COLUMNS = {"status": "状态", "closed_at": "办结时间", "updated_at": "更新时间"}
+
+
 def spec(
     folder: str,
     *,
     boundaries: str = "../common",
+    level_files: dict[str, str] | None = None,
     suffix: str = "csv",
     coord_sys: str = "WGS84",
     encoding: str = "utf-8",
@@ -379,19 +396,34 @@ def spec(
     events_encoding: str = "utf-8",
     components: bool = False,
     snap_m: int = 200,
+    timezone: str = "Asia/Shanghai",
+    status_columns: bool = False,
 ) -> bytes:
-    """The ``source.toml`` of one fixture source."""
+    """The ``source.toml`` of one fixture source.
+
+    Boundary files are ``{boundaries}/{level}.geojson`` unless ``level_files`` names a
+    level's own file. With ``status_columns`` the source has no ``[events]`` log: requests
+    carry 状态 / 办结时间 / 更新时间 and a ``[requests.statuses]`` map instead.
+    """
+    files = {level: f"{boundaries}/{level}.geojson" for level in LEVELS} | (level_files or {})
     text = SPEC_HEAD.format(
         folder=folder,
+        timezone=timezone,
         snap_m=snap_m,
         city=CITY_ID,
-        b=boundaries,
+        level_files="".join(f'{level} = "{files[level]}"\n' for level in LEVELS),
         suffix=suffix,
         coord_sys=coord_sys,
         encoding=encoding,
         ts_format=ts_format,
-        events_encoding=events_encoding,
+        status_columns="".join(f'{k} = "{v}"\n' for k, v in STATUS_COLUMNS.items())
+        if status_columns
+        else "",
     )
+    if status_columns:
+        text += SPEC_STATUSES
+    else:
+        text += SPEC_EVENTS.format(events_encoding=events_encoding)
     if components:
         text += SPEC_COMPONENTS
     return text.encode("utf-8")
@@ -404,7 +436,7 @@ def common_files() -> dict[str, bytes]:
     """Clean boundaries of every level and the categories."""
     files = {
         f"common/{level}.geojson": geojson(f"{level} (WGS-84)", level_features(level))
-        for level in ("district", "street", "community", "grid")
+        for level in LEVELS
     }
     files["common/categories.csv"] = table(
         (
@@ -850,7 +882,8 @@ def gbk_files() -> dict[str, bytes]:
     # 0xFF is no GBK/GB18030 lead byte: the whole file must be quarantined, not guessed.
     cut = broken.index(b"not-gbk-2")
     files["gbk_gcj02/requests/not_gbk.csv"] = broken[:cut] + b"\xff\xfe" + broken[cut:]
-    events = [ev("gbk-gcj02-001", "受理", "事件-受理", ts="2026-02-01 08:00:00")]
+    # after every seeded request time, so that it is not stamped before its request
+    events = [ev("gbk-gcj02-001", "受理", "事件-受理", ts="2026-03-01 08:00:00")]
     files["gbk_gcj02/events/clean.csv"] = table(EVENT_HEADER, events, eol="\r\n").encode("gbk")
     return files
 
@@ -884,6 +917,200 @@ def utf16_files() -> dict[str, bytes]:
     return files
 
 
+STATUS_HEADER = (*REQUEST_HEADER, *STATUS_COLUMNS.values())
+
+
+def sreq(
+    rid: str,
+    status: str,
+    *,
+    closed: str = "",
+    updated: str = "",
+    ts: str = TS,
+    text: str = "路灯不亮",
+) -> tuple[str, ...]:
+    """One request row of the ``status_la`` source: a request, its status and times."""
+    return (*req(rid, ts=ts, text=text), status, closed, updated)
+
+
+def status_requests() -> dict[str, list[tuple[str, ...]]]:
+    """Request files of the ``status_la`` source (America/Los_Angeles, no event log)."""
+    v1, v2 = "2026-03-01 09:00:00", "2026-03-02 10:00:00"  # update times of two versions
+    fixed = "路灯不亮（已修复）"
+    return {
+        # genuine updates vs duplicates (the spec maps 更新时间 = updated_at)
+        "updates": [
+            sreq("update-repeated-1", "Open", updated=v1),
+            sreq("update-repeated-1", "Open", updated=v1),
+            sreq("update-newer-last-1", "Open", updated=v1),
+            sreq("update-newer-last-1", "Closed", closed=v2, updated=v2, text=fixed),
+            sreq("update-newer-first-1", "Closed", closed=v2, updated=v2, text=fixed),
+            sreq("update-newer-first-1", "Open", updated=v1),
+            sreq("update-no-update-time-1", "Open"),
+            sreq("update-no-update-time-1", "Closed", closed=v2, text=fixed),
+            sreq("update-same-update-time-1", "Open", updated=v1),
+            sreq("update-same-update-time-1", "Pending", updated=v1, text=fixed),
+        ],
+        "updates_across_files_a": [
+            sreq("update-stale-copy-in-later-file-1", "Closed", closed=v2, updated=v2, text=fixed),
+            sreq("update-newer-in-later-file-1", "Open", updated=v1),
+        ],
+        "updates_across_files_b": [
+            sreq("update-stale-copy-in-later-file-1", "Open", updated=v1),
+            sreq("update-newer-in-later-file-1", "Closed", closed=v2, updated=v2, text=fixed),
+        ],
+        # one derived lifecycle event per request, from 状态 / 办结时间
+        "status_lifecycle": [
+            sreq("status-closed-1", "Closed", closed="2026-03-02 10:00:00"),
+            sreq("status-cancelled-1", "Cancelled", closed="2026-03-01 12:00:00"),
+            sreq("status-open-1", "Open"),
+            sreq("status-pending-1", "Pending"),
+            sreq("status-open-with-close-time-1", "Open", closed="2026-03-02 10:00:00"),
+            sreq("status-padded-1", " Closed ", closed="2026-03-02 10:00:00"),
+            sreq("status-unknown-1", "Transferred"),
+            sreq("status-empty-1", ""),
+            sreq("status-closed-without-time-1", "Closed"),
+            sreq("status-closed-bad-time-1", "Closed", closed="next week"),
+            sreq("status-closed-before-created-1", "Closed", closed="2026-03-01 00:00:00"),
+        ],
+        # America/Los_Angeles: 2026-03-08 02:00-02:59 does not exist, 2026-11-01 01:00-01:59
+        # happens twice
+        "dst": [
+            sreq("dst-winter-noon", "Open", ts="2026-01-15 12:00:00"),
+            sreq("dst-spring-last-second-before-gap", "Open", ts="2026-03-08 01:59:59"),
+            sreq("dst-spring-gap-start", "Open", ts="2026-03-08 02:00:00"),
+            sreq("dst-spring-nonexistent", "Open", ts="2026-03-08 02:30:00"),
+            sreq("dst-spring-after-gap", "Open", ts="2026-03-08 03:00:00"),
+            sreq("dst-summer-noon", "Open", ts="2026-07-15 12:00:00"),
+            sreq("dst-fall-last-second-before-repeat", "Open", ts="2026-11-01 00:59:59"),
+            sreq("dst-fall-ambiguous-start", "Open", ts="2026-11-01 01:00:00"),
+            sreq("dst-fall-ambiguous", "Open", ts="2026-11-01 01:30:00"),
+            sreq("dst-fall-ambiguous-last-second", "Open", ts="2026-11-01 01:59:59"),
+            sreq("dst-fall-after-repeat", "Open", ts="2026-11-01 02:00:00"),
+            sreq(
+                "dst-closed-in-repeated-hour",
+                "Closed",
+                ts="2026-11-01 00:30:00",
+                closed="2026-11-01 01:15:00",
+            ),
+        ],
+    }
+
+
+def status_files() -> dict[str, bytes]:
+    """The ``status_la`` source: status columns instead of an event log, Los Angeles time."""
+    files = {
+        "status_la/source.toml": spec(
+            "status_la", timezone="America/Los_Angeles", status_columns=True
+        )
+    }
+    for name, rows in status_requests().items():
+        files[f"status_la/requests/{name}.csv"] = table(STATUS_HEADER, rows).encode("utf-8")
+    return files
+
+
+#: ``overlaps`` source: D1S1C1G1 is drawn 0.002 deg taller, over the bottom of D1S1C1G2 (the
+#: smaller of the two, so overlap points go to it although its id is the larger), and
+#: D1S2C2G1 0.005 deg shorter, leaving a gap between it and D1S2C2G2 that is closed on the
+#: west and east by the neighbouring communities' grids.
+OVERLAP_GRIDS = ("D1S1C1G1", "D1S1C1G2")
+OVERLAP_RECT: Rect = (114.02, 22.53, 114.04, 22.532)
+GAP_GRIDS = ("D1S2C2G1", "D1S2C2G2")
+GAP_RECT: Rect = (114.04, 22.545, 114.06, 22.55)
+
+
+def overlap_rects() -> dict[str, Rect]:
+    """Grid rectangles of the ``overlaps`` source (the clean ones, two of them redrawn)."""
+    rects = {u.code: u.rect for u in units() if u.level == "grid"}
+    x0, y0, x1, _ = rects[OVERLAP_GRIDS[0]]
+    rects[OVERLAP_GRIDS[0]] = (x0, y0, x1, OVERLAP_RECT[3])
+    x0, y0, x1, _ = rects[GAP_GRIDS[0]]
+    rects[GAP_GRIDS[0]] = (x0, y0, x1, GAP_RECT[1])
+    return rects
+
+
+def overlap_files() -> dict[str, bytes]:
+    """The ``overlaps`` source: the clean city but for an overlap and a gap among its grids."""
+    rects = overlap_rects()
+    corners = {(x, y) for x0, y0, x1, y1 in rects.values() for x in (x0, x1) for y in (y0, y1)}
+    grids = [
+        feature(u.code, u.name, u.name_en, u.parent, polygon(rects[u.code], corners), u.population)
+        for u in units()
+        if u.level == "grid"
+    ]
+    files = {
+        "overlaps/source.toml": spec(
+            "overlaps", level_files={"grid": "boundaries/grid.geojson"}, snap_m=200
+        ),
+        "overlaps/boundaries/grid.geojson": geojson("grid (WGS-84, overlap and gap)", grids),
+    }
+    ox0, oy0, ox1, oy1 = OVERLAP_RECT
+    gx0, gy0, gx1, gy1 = GAP_RECT
+    points = [
+        req("overlap-goes-to-smaller-grid-1", at=inside_rect(OVERLAP_RECT)),
+        req(
+            "overlap-goes-to-smaller-grid-2",
+            at=(f"{ox0 + 0.0031234:.7f}", f"{oy1 - 0.0004321:.7f}"),
+        ),
+        req(
+            "below-overlap-is-larger-grid", at=(f"{ox1 - 0.0031234:.7f}", f"{oy0 - 0.0012345:.7f}")
+        ),
+        req(
+            "above-overlap-is-smaller-grid", at=(f"{ox1 - 0.0031234:.7f}", f"{oy1 + 0.0012345:.7f}")
+        ),
+        # more than snap_m (200 m, 0.0018 deg) from every grid, inside the city's outline
+        req("gap-middle-is-outside", at=inside_rect(GAP_RECT)),
+        req("gap-west-part-is-outside", at=(f"{gx0 + 0.0037654:.7f}", f"{gy0 + 0.0026543:.7f}")),
+        # within snap_m of one grid: given to the nearest
+        req(
+            "gap-near-lower-grid-is-snapped",
+            at=(f"{gx1 - 0.0087654:.7f}", f"{gy0 + 0.0008765:.7f}"),
+        ),
+        req(
+            "gap-near-upper-grid-is-snapped",
+            at=(f"{gx0 + 0.0087654:.7f}", f"{gy1 - 0.0007654:.7f}"),
+        ),
+        req(
+            "gap-near-west-neighbour-is-snapped",
+            at=(f"{gx0 + 0.0007654:.7f}", f"{gy0 + 0.0024321:.7f}"),
+        ),
+        req("south-of-the-city-is-out-of-area", at=("114.0512345", "22.5012345")),
+    ]
+    files["overlaps/requests/points.csv"] = table(REQUEST_HEADER, points).encode("utf-8")
+    events = [ev("below-overlap-is-larger-grid", "受理", "event-ok-1")]
+    files["overlaps/events/clean.csv"] = table(EVENT_HEADER, events).encode("utf-8")
+    return files
+
+
+#: ``nested`` source: D2S1C1G1 is drawn over its whole community, so that its sibling
+#: D2S1C1G2 lies wholly inside it (an overlap that is a containment).
+NESTED_OUTER, NESTED_INNER = "D2S1C1G1", "D2S1C1G2"
+
+
+def nested_files() -> dict[str, bytes]:
+    """The ``nested`` source: the clean city but for one grid drawn around its sibling."""
+    rects = {u.code: u.rect for u in units() if u.level == "grid"}
+    rects[NESTED_OUTER] = rect_of(NESTED_OUTER[:-2])
+    corners = {(x, y) for x0, y0, x1, y1 in rects.values() for x in (x0, x1) for y in (y0, y1)}
+    grids = [
+        feature(u.code, u.name, u.name_en, u.parent, polygon(rects[u.code], corners), u.population)
+        for u in units()
+        if u.level == "grid"
+    ]
+    files = {
+        "nested/source.toml": spec("nested", level_files={"grid": "boundaries/grid.geojson"}),
+        "nested/boundaries/grid.geojson": geojson("grid (WGS-84, one around another)", grids),
+    }
+    points = [
+        req("inside-the-inner-grid-is-overlap", at=inside(NESTED_INNER)),
+        req("outer-grid-only", at=inside(NESTED_OUTER)),
+    ]
+    files["nested/requests/points.csv"] = table(REQUEST_HEADER, points).encode("utf-8")
+    events = [ev("outer-grid-only", "受理", "event-ok-1")]
+    files["nested/events/clean.csv"] = table(EVENT_HEADER, events).encode("utf-8")
+    return files
+
+
 README = """\
 # Bad-input fixtures
 
@@ -901,17 +1128,34 @@ script and rerun it. The tests say what the pipeline must do with every row.
   lies in (`预期社区编码`), GB18030-only characters, and a file that is not GBK.
 - `utf16/`: Excel "Unicode text" (UTF-16LE with BOM, tab-separated, `2026/3/1 8:05`) and a
   truncated UTF-16 file.
+- `status_la/`: America/Los_Angeles, no event log: requests carry `状态`, `办结时间` and
+  `更新时间` (status, close and update time). Genuine updates vs repeated copies (`updates*`),
+  one derived lifecycle event per request (`status_lifecycle`), times that do not exist or
+  happen twice at the DST changes (`dst`).
+- `overlaps/`: the clean city, but D1S1C1G1 is drawn over the bottom of D1S1C1G2 and D1S2C2G1
+  short of D1S2C2G2 (a gap); points in the overlap, in the gap and near its edges.
+- `nested/`: the clean city, but D2S1C1G1 is drawn around its sibling D2S1C1G2.
 
 Each row's label names its expected outcome: the id (`工单编号`, `部件编号`), or where the
 id is the bad input or rows have no id of their own, `诉求内容` (requests), `承办单位`
-(events), `主管单位` (components), `告警类型` (alarms), `name` (boundary units).
+(events), `主管单位` (components), `告警类型` (alarms), `name` (boundary units). Events
+derived from status columns are labelled by their request's id.
 """
 
 
 def fixture_files() -> dict[str, bytes]:
     """Every fixture file: relative path -> bytes."""
     files: dict[str, bytes] = {"README.md": README.encode("utf-8")}
-    for part in (common_files(), rows_files(), boundary_files(), gbk_files(), utf16_files()):
+    for part in (
+        common_files(),
+        rows_files(),
+        boundary_files(),
+        gbk_files(),
+        utf16_files(),
+        status_files(),
+        overlap_files(),
+        nested_files(),
+    ):
         files.update(part)
     return dict(sorted(files.items()))
 

@@ -1,11 +1,13 @@
 """Bad inputs: one committed fixture per class, and every row gets exactly its outcome.
 
 The fixtures (``tests/fixtures/bad_inputs/``, written by the seeded
-``scripts/make_bad_input_fixtures.py``) are four tiny sources. Each is built through ingest
+``scripts/make_bad_input_fixtures.py``) are seven tiny sources. Each is built through ingest
 and geoindex once per module. For every row the tests know the outcome: accepted (where it
 was located, which flags it carries) or quarantined (with which reason). For every input,
 the rows counted straight from the files equal accepted + quarantined, in the manifest and
-in the staged tables, and every (file, row) is accounted for exactly once.
+in the staged tables, and every (file, row) is accounted for exactly once. A source without
+an event log derives one event per accepted request; building a source again, or with a
+requests file sent twice, changes no staged record.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import csv
 import importlib.util
 import io
 import json
+import shutil
 import tomllib
 from collections import Counter
 from collections.abc import Callable
@@ -27,13 +30,14 @@ import pytest
 import shapely
 
 from pipelines import catalog
+from pipelines.geo import M_PER_DEG
 from pipelines.settings import Settings
 from pipelines.stages import run_all
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "bad_inputs"
 SCRIPT = ROOT / "scripts" / "make_bad_input_fixtures.py"
-SOURCES = ("rows", "boundaries", "gbk_gcj02", "utf16")
+SOURCES = ("rows", "boundaries", "gbk_gcj02", "utf16", "status_la", "overlaps", "nested")
 #: staged dataset -> (spec section, staged table)
 TABLES = {
     "requests": ("requests", "stg_requests"),
@@ -48,6 +52,17 @@ WHOLE_FILE = "<whole file>"
 #: pipeline (utf-8-sig drops a BOM; GBK files are read as GB18030, its superset).
 CODECS = {"utf-8": "utf-8-sig", "gbk": "gb18030", "utf-16": "utf-16"}
 GCJ_POINTS = "requests/gbk_gcj02_points.csv"
+#: Key prefix of the lifecycle events a source without an event log derives from a requests
+#: file (one per accepted request, carrying that request's file and row).
+DERIVED = "events derived from "
+#: ``overlaps`` source: D1S1C1G1 is drawn over the bottom of D1S1C1G2 (this rectangle), and
+#: D1S2C2G1 is drawn short of D1S2C2G2, leaving the gap rectangle (see the script).
+OVERLAP_RECT = (114.02, 22.53, 114.04, 22.532)
+OVERLAP_WINNER = "D1S1C1G2"  # the smaller of the two overlapping grids
+GAP_RECT = (114.04, 22.545, 114.06, 22.55)
+#: ``nested`` source: D2S1C1G1 is drawn over its whole community, around its sibling
+#: D2S1C1G2 (this rectangle).
+NESTED_INNER_RECT = (114.06, 22.53, 114.08, 22.54)
 
 CITY_UNITS = {
     "district": ["D1", "D2"],
@@ -621,6 +636,165 @@ CASES = [
         ),
         id="points_land_only_in_accepted_and_repaired_boundaries",
     ),
+    pytest.param(
+        Case(
+            "status_la",
+            {
+                "requests/updates.csv": [
+                    ("update-repeated-1", kept(G)),
+                    # the same record again: a no-op
+                    ("update-repeated-1", quarantined("DUPLICATE_ROW")),
+                    # an older version, in either file order: kept in quarantine as history
+                    ("update-newer-last-1", quarantined("SUPERSEDED")),
+                    ("update-newer-last-1", kept(G)),
+                    ("update-newer-first-1", kept(G)),
+                    ("update-newer-first-1", quarantined("SUPERSEDED")),
+                    # different content and no update time (or the same one) to order them
+                    ("update-no-update-time-1", kept(G)),
+                    ("update-no-update-time-1", quarantined("DUPLICATE_ID")),
+                    ("update-same-update-time-1", kept(G)),
+                    ("update-same-update-time-1", quarantined("DUPLICATE_ID")),
+                ],
+                "requests/updates_across_files_a.csv": [
+                    ("update-stale-copy-in-later-file-1", kept(G)),
+                    ("update-newer-in-later-file-1", quarantined("SUPERSEDED")),
+                ],
+                "requests/updates_across_files_b.csv": [
+                    ("update-stale-copy-in-later-file-1", quarantined("SUPERSEDED")),
+                    ("update-newer-in-later-file-1", kept(G)),
+                ],
+                # one derived event per request, from the version that won
+                DERIVED + "requests/updates.csv": [
+                    ("update-repeated-1", kept()),
+                    ("update-newer-last-1", kept()),
+                    ("update-newer-first-1", kept()),
+                    ("update-no-update-time-1", kept()),
+                    ("update-same-update-time-1", kept()),
+                ],
+                DERIVED + "requests/updates_across_files_a.csv": [
+                    ("update-stale-copy-in-later-file-1", kept()),
+                ],
+                DERIVED + "requests/updates_across_files_b.csv": [
+                    ("update-newer-in-later-file-1", kept()),
+                ],
+            },
+        ),
+        id="the_newer_updated_at_wins_in_any_file_order_older_versions_SUPERSEDED",
+    ),
+    pytest.param(
+        Case(
+            "status_la",
+            {
+                "requests/status_lifecycle.csv": [
+                    (rid, kept(G))
+                    for rid in (
+                        "status-closed-1",
+                        "status-cancelled-1",
+                        "status-open-1",
+                        "status-pending-1",
+                        "status-open-with-close-time-1",
+                        "status-padded-1",
+                        "status-unknown-1",
+                        "status-empty-1",
+                        "status-closed-without-time-1",
+                        "status-closed-bad-time-1",
+                        "status-closed-before-created-1",
+                    )
+                ],
+                DERIVED + "requests/status_lifecycle.csv": [
+                    ("status-closed-1", kept()),
+                    ("status-cancelled-1", kept()),
+                    ("status-open-1", kept()),
+                    ("status-pending-1", kept()),
+                    ("status-open-with-close-time-1", kept()),
+                    ("status-padded-1", kept()),
+                    ("status-unknown-1", quarantined("UNKNOWN_STATUS")),
+                    ("status-empty-1", quarantined("UNKNOWN_STATUS")),
+                    ("status-closed-without-time-1", quarantined("MISSING_TIMESTAMP")),
+                    ("status-closed-bad-time-1", quarantined("BAD_TIMESTAMP")),
+                    # kept at the creation time (see the test below)
+                    ("status-closed-before-created-1", kept(None, "time_order")),
+                ],
+            },
+        ),
+        id="status_columns_give_one_event_per_request_unknown_status_and_bad_close_quarantined",
+    ),
+    pytest.param(
+        Case(
+            "status_la",
+            {
+                "requests/dst.csv": [
+                    ("dst-winter-noon", kept(G)),
+                    ("dst-spring-last-second-before-gap", kept(G)),
+                    ("dst-spring-gap-start", kept(G, "dst_nonexistent")),
+                    ("dst-spring-nonexistent", kept(G, "dst_nonexistent")),
+                    ("dst-spring-after-gap", kept(G)),
+                    ("dst-summer-noon", kept(G)),
+                    ("dst-fall-last-second-before-repeat", kept(G)),
+                    ("dst-fall-ambiguous-start", kept(G, "dst_ambiguous")),
+                    ("dst-fall-ambiguous", kept(G, "dst_ambiguous")),
+                    ("dst-fall-ambiguous-last-second", kept(G, "dst_ambiguous")),
+                    ("dst-fall-after-repeat", kept(G)),
+                    ("dst-closed-in-repeated-hour", kept(G)),
+                ],
+                DERIVED + "requests/dst.csv": [
+                    ("dst-winter-noon", kept()),
+                    ("dst-spring-last-second-before-gap", kept()),
+                    ("dst-spring-gap-start", kept(None, "dst_nonexistent")),
+                    ("dst-spring-nonexistent", kept(None, "dst_nonexistent")),
+                    ("dst-spring-after-gap", kept()),
+                    ("dst-summer-noon", kept()),
+                    ("dst-fall-last-second-before-repeat", kept()),
+                    ("dst-fall-ambiguous-start", kept(None, "dst_ambiguous")),
+                    ("dst-fall-ambiguous", kept(None, "dst_ambiguous")),
+                    ("dst-fall-ambiguous-last-second", kept(None, "dst_ambiguous")),
+                    ("dst-fall-after-repeat", kept()),
+                    # closed at 01:15 on the fall-back night: the event is ambiguous
+                    ("dst-closed-in-repeated-hour", kept(None, "dst_ambiguous")),
+                ],
+            },
+        ),
+        id="nonexistent_and_ambiguous_local_times_are_kept_and_flagged",
+    ),
+    pytest.param(
+        Case(
+            "overlaps",
+            {
+                "boundaries/grid.geojson": [(c, kept()) for c in CITY_UNITS["grid"]],
+                "requests/points.csv": [
+                    # in both D1S1C1G1 and D1S1C1G2: the smaller by area wins (larger id)
+                    ("overlap-goes-to-smaller-grid-1", kept(OVERLAP_WINNER, "overlap")),
+                    ("overlap-goes-to-smaller-grid-2", kept(OVERLAP_WINNER, "overlap")),
+                    ("below-overlap-is-larger-grid", kept("D1S1C1G1")),
+                    ("above-overlap-is-smaller-grid", kept(OVERLAP_WINNER)),
+                    # in the gap, farther than snap_m from every grid, inside the outline
+                    ("gap-middle-is-outside", kept("outside")),
+                    ("gap-west-part-is-outside", kept("outside")),
+                    # in the gap within snap_m of one grid: given to the nearest
+                    ("gap-near-lower-grid-is-snapped", kept("D1S2C2G1", "snapped")),
+                    ("gap-near-upper-grid-is-snapped", kept("D1S2C2G2", "snapped")),
+                    ("gap-near-west-neighbour-is-snapped", kept("D1S2C1G1", "snapped")),
+                    ("south-of-the-city-is-out-of-area", kept("out_of_area")),
+                ],
+                "events/clean.csv": [("event-ok-1", kept())],
+            },
+        ),
+        id="overlap_points_go_to_the_smaller_unit_gap_points_are_outside_or_snapped",
+    ),
+    pytest.param(
+        Case(
+            "nested",
+            {
+                "boundaries/grid.geojson": [(c, kept()) for c in CITY_UNITS["grid"]],
+                "requests/points.csv": [
+                    ("inside-the-inner-grid-is-overlap", kept("D2S1C1G2", "overlap")),
+                    ("outer-grid-only", kept("D2S1C1G1")),
+                ],
+                "events/clean.csv": [("event-ok-1", kept())],
+            },
+        ),
+        id="a_point_in_a_unit_drawn_inside_another_goes_to_the_inner_unit",
+    ),
 ]
 
 
@@ -630,9 +804,9 @@ CASES = [
 class Build:
     """One fixture source built through ingest and geoindex into its own data folder."""
 
-    def __init__(self, name: str, data_dir: Path) -> None:
+    def __init__(self, name: str, data_dir: Path, fixtures: Path = FIXTURES) -> None:
         self.name = name
-        self.root = FIXTURES / name
+        self.root = fixtures / name
         self.spec: dict[str, Any] = tomllib.loads(
             (self.root / "source.toml").read_text(encoding="utf-8")
         )
@@ -671,6 +845,11 @@ class Build:
     def datasets(self) -> list[str]:
         return [d for d, (section, _) in TABLES.items() if section in self.spec]
 
+    @property
+    def derives_events(self) -> bool:
+        """No event log: one lifecycle event per accepted request, from its status columns."""
+        return "events" not in self.spec
+
     def files(self, dataset: str) -> list[Path]:
         section = TABLES[dataset][0]
         pattern = self.spec[section].get("files") or self.spec[section]["file"]
@@ -690,19 +869,25 @@ class Build:
             for dataset in self.datasets():
                 for file, row, lbl, outcome in self._table_outcomes(dataset):
                     out.setdefault(self.key(file), []).append((row, lbl, outcome))
+            if self.derives_events:
+                for file, row, lbl, outcome in self._table_outcomes("request_events", True):
+                    out.setdefault(DERIVED + self.key(file), []).append((row, lbl, outcome))
             for level in LEVELS:
                 file = self.spec["boundaries"]["files"][level]
                 out[file] = self._boundary_outcomes(level, file)
             self._outcomes = {k: sorted(v) for k, v in out.items()}
         return self._outcomes
 
-    def _table_outcomes(self, dataset: str) -> list[tuple[str, int, str, Outcome]]:
+    def _table_outcomes(
+        self, dataset: str, derived: bool = False
+    ) -> list[tuple[str, int, str, Outcome]]:
+        """Outcome of each row of a dataset; ``derived`` events are labelled by request id."""
         rows: list[tuple[str, int, str, Outcome]] = []
         for q in records(self.quarantine(dataset)):
             if q["source_row"] < 0:
                 rows.append((q["source_file"], -1, WHOLE_FILE, quarantined(q["reason"])))
             else:
-                lbl = label(dataset, json.loads(q["raw"]))
+                lbl = label(dataset, json.loads(q["raw"]), derived)
                 rows.append((q["source_file"], q["source_row"], lbl, quarantined(q["reason"])))
         staged = self.table(TABLES[dataset][1])
         if dataset == "requests":
@@ -727,15 +912,19 @@ class Build:
                     ("active_content", "flag_active_content"),
                     ("unknown_event_type", "flag_unknown_event_type"),
                     ("unknown_level", "flag_unknown_level"),
+                    ("time_order", "flag_time_order"),
                     ("axis_swapped", "axis_swapped"),
                     ("low_precision", "low_precision"),
                 )
                 if r.get(column) is True
             ]
+            if r.get("dst_issue"):
+                flags.append(f"dst_{r['dst_issue']}")  # a nonexistent or ambiguous local time
             if r.get("geo_status") in ("snapped", "overlap"):
                 flags.append(str(r["geo_status"]))  # assigned, by the rule that decided it
             where = r.get("grid_id") or r.get("geo_status")
-            rows.append((r["source_file"], r["source_row"], label(dataset, r), kept(where, *flags)))
+            lbl = label(dataset, r, derived)
+            rows.append((r["source_file"], r["source_row"], lbl, kept(where, *flags)))
         return rows
 
     def _boundary_outcomes(self, level: str, file: str) -> list[tuple[int, str, Outcome]]:
@@ -765,8 +954,13 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in clean.to_dict("records")]
 
 
-def label(dataset: str, row: dict[str, Any]) -> str:
-    """The row's label: its id, or the column standing in for it (README.md)."""
+def label(dataset: str, row: dict[str, Any], derived: bool = False) -> str:
+    """The row's label: its id, or the column standing in for it (README.md).
+
+    A ``derived`` event (from a request's status columns) is labelled by its request's id.
+    """
+    if derived:
+        return str(row.get("request_id"))
     fallback = {
         "requests": "description",
         "request_events": "department",
@@ -1049,6 +1243,315 @@ def test_the_gcj02_points_would_miss_their_community_without_the_datum_conversio
     hit[i_pt] = comms["unit_id"].to_numpy()[i_comm]
     wrong = (hit != expected["预期社区编码"].to_numpy()).mean()
     assert wrong > 0.2
+
+
+#: The four versions of ``status_la`` records updated between two exports (newer: closed,
+#: with new text; older: open, the first text), in both file orders, in one file and across two.
+UPDATED = (
+    "update-newer-last-1",
+    "update-newer-first-1",
+    "update-stale-copy-in-later-file-1",
+    "update-newer-in-later-file-1",
+)
+
+
+def test_a_genuine_update_replaces_the_record_and_the_older_version_is_kept_as_history(build):
+    b = build("status_la")
+    r = b.table("stg_requests").set_index("request_id")
+    for rid in UPDATED:
+        got = r.loc[rid, ["description", "status_raw", "closed_at_raw", "updated_local"]]
+        want = [
+            "路灯不亮（已修复）",
+            "Closed",
+            "2026-03-02 10:00:00",
+            pd.Timestamp("2026-03-02 10:00"),
+        ]
+        assert got.tolist() == want, rid
+    # no update time, or the same one, to order two versions: the first copy wins
+    for rid in ("update-no-update-time-1", "update-same-update-time-1"):
+        assert r.loc[rid, ["description", "status_raw"]].tolist() == ["路灯不亮", "Open"], rid
+    q = b.quarantine("requests")
+    older = [json.loads(raw) for raw in q.loc[q["reason"] == "SUPERSEDED", "raw"]]
+    assert sorted(
+        (o["request_id"], o["description"], o["status"], o["updated_at"]) for o in older
+    ) == (sorted((rid, "路灯不亮", "Open", "2026-03-01 09:00:00") for rid in UPDATED))
+    # the lifecycle follows the version that won: closed at its close time
+    e = b.table("stg_request_events").set_index("request_id")
+    for rid in UPDATED:
+        assert e.loc[rid, ["event", "ts_local"]].tolist() == [
+            "closed",
+            pd.Timestamp("2026-03-02 10:00"),
+        ], rid
+
+
+def test_a_source_without_an_event_log_derives_exactly_one_event_per_accepted_request(build):
+    b = build("status_la")
+    m = b.manifest["inputs"]
+    derived = m["request_events"]
+    requests = b.table("stg_requests")
+    events = b.table("stg_request_events")
+    q = b.quarantine("request_events")
+    assert derived["derived_from"] == "requests.status"
+    assert derived["rows_in"] == m["requests"]["accepted"] == len(requests)
+    assert derived["rows_in"] == derived["accepted"] + sum(derived["quarantined"].values())
+    assert len(events) == derived["accepted"]
+    assert dict(Counter(q["reason"])) == derived["quarantined"]
+    # every accepted request once, in staging or in quarantine, with its own file and row
+    seen = Counter(
+        zip(events["request_id"], events["source_file"], events["source_row"], strict=True)
+    )
+    seen.update(
+        (json.loads(raw)["request_id"], file, row)
+        for raw, file, row in zip(q["raw"], q["source_file"], q["source_row"], strict=True)
+    )
+    assert seen == Counter(
+        zip(requests["request_id"], requests["source_file"], requests["source_row"], strict=True)
+    )
+    assert derived["flagged"] == {
+        "time_order": 1,
+        "unknown_level": 0,
+        "dst_nonexistent": 2,
+        "dst_ambiguous": 4,
+    }
+
+
+def test_each_status_gives_its_event_at_the_close_or_creation_time(build):
+    b = build("status_la")
+    e = b.table("stg_request_events").set_index("request_id")
+    created, closed = pd.Timestamp("2026-03-01 08:00"), pd.Timestamp("2026-03-02 10:00")
+    want = {
+        "status-closed-1": ("closed", closed, closed),
+        "status-cancelled-1": ("closed", pd.Timestamp("2026-03-01 12:00"), None),
+        "status-open-1": ("reported", created, None),
+        "status-pending-1": ("reported", created, None),
+        "status-open-with-close-time-1": ("reported", created, None),
+        "status-padded-1": ("closed", closed, None),
+        # stamped before its request was created: kept at the creation time, flagged
+        "status-closed-before-created-1": ("closed", created, pd.Timestamp("2026-03-01 00:00")),
+    }
+    for rid, (event, ts_local, ts_src) in want.items():
+        row = e.loc[rid]
+        assert (row["event"], row["ts_local"]) == (event, ts_local), rid
+        assert row["ts_src"] == (ts_src if ts_src is not None else ts_local), rid
+        assert bool(row["flag_time_order"]) == (rid == "status-closed-before-created-1"), rid
+    r = b.table("stg_requests").set_index("request_id")
+    late = "status-closed-before-created-1"
+    assert e.loc[late, "ts_utc"] == r.loc[late, "created_utc"] == pd.Timestamp("2026-03-01 16:00")
+    # an unknown status keeps its request: only the event is quarantined
+    assert {"status-unknown-1", "status-empty-1"} <= set(r.index) - set(e.index)
+
+
+#: created_utc of the status_la DST rows (America/Los_Angeles: PST = UTC-8, PDT = UTC-7) and
+#: what is odd about the local time.
+DST_UTC = {
+    "dst-winter-noon": ("2026-01-15 20:00:00", None),
+    "dst-spring-last-second-before-gap": ("2026-03-08 09:59:59", None),
+    # 02:00-02:59 does not exist on 8 March: moved forward by the gap (02:30 is 03:30 PDT)
+    "dst-spring-gap-start": ("2026-03-08 10:00:00", "nonexistent"),
+    "dst-spring-nonexistent": ("2026-03-08 10:30:00", "nonexistent"),
+    "dst-spring-after-gap": ("2026-03-08 10:00:00", None),
+    "dst-summer-noon": ("2026-07-15 19:00:00", None),
+    "dst-fall-last-second-before-repeat": ("2026-11-01 07:59:59", None),
+    # 01:00-01:59 happens twice on 1 November: the earlier (daylight, PDT) instant
+    "dst-fall-ambiguous-start": ("2026-11-01 08:00:00", "ambiguous"),
+    "dst-fall-ambiguous": ("2026-11-01 08:30:00", "ambiguous"),
+    "dst-fall-ambiguous-last-second": ("2026-11-01 08:59:59", "ambiguous"),
+    "dst-fall-after-repeat": ("2026-11-01 10:00:00", None),
+    "dst-closed-in-repeated-hour": ("2026-11-01 07:30:00", None),
+}
+
+
+def test_local_times_convert_to_utc_with_the_offset_in_force_on_both_sides_of_each_change(build):
+    b = build("status_la")
+    r = b.table("stg_requests").set_index("request_id").loc[list(DST_UTC)]
+    got = {
+        rid: (str(row["created_utc"]), None if pd.isna(row["dst_issue"]) else row["dst_issue"])
+        for rid, row in r.iterrows()
+    }
+    assert got == DST_UTC
+    assert b.manifest["inputs"]["requests"]["flagged"] == {
+        "unknown_channel": 0,
+        "active_content": 0,
+        "unknown_event_type": 0,
+        "dst_nonexistent": 2,
+        "dst_ambiguous": 3,
+    }
+    # derived events convert alike: "reported" at the creation time, "closed" at the close
+    e = b.table("stg_request_events").set_index("request_id")
+    for rid, (utc, _) in DST_UTC.items():
+        if rid != "dst-closed-in-repeated-hour":
+            assert str(e.loc[rid, "ts_utc"]) == utc, rid
+    closed = e.loc["dst-closed-in-repeated-hour"]
+    assert (str(closed["ts_utc"]), closed["dst_issue"]) == ("2026-11-01 08:15:00", "ambiguous")
+
+
+def equal_area_km2(geom: shapely.Geometry) -> float:
+    """Area of a WGS-84 geometry in km², in an equal-area projection."""
+    return float(gpd.GeoSeries([geom], crs="EPSG:4326").to_crs("EPSG:6933").area.iloc[0] / 1e6)
+
+
+def test_an_overlap_and_a_gap_between_grids_are_measured_and_reported_with_their_units(build):
+    b = build("overlaps")
+    stats = b.manifest["inputs"]["boundaries"]
+    overlap, gap = shapely.box(*OVERLAP_RECT), shapely.box(*GAP_RECT)
+    grid = stats["grid"]
+    assert grid["overlap_pairs"] == 1
+    # km² from degrees² at the level's mean latitude: within 2 % of the true area
+    assert grid["overlap_km2"] == pytest.approx(equal_area_km2(overlap), rel=0.02)
+    assert grid["gap_km2"] > 0
+    assert grid["gap_km2"] == pytest.approx(equal_area_km2(gap), rel=0.02)
+    for level in LEVELS[:-1]:
+        st = stats[level]
+        assert (st["overlap_pairs"], st["overlap_km2"], st["gap_km2"]) == (0, 0.0, 0.0), level
+    issues = pd.read_parquet(catalog.path(b.settings, "boundary_issues"))
+    assert set(issues["level"]) == {"grid"}
+    found = issues.loc[issues["kind"] == "overlap"]
+    assert len(found) == 1
+    row = found.iloc[0]
+    assert {row["unit_id"], row["other_unit_id"]} == {"D1S1C1G1", OVERLAP_WINNER}
+    piece = shapely.from_wkt(row["wkt"])
+    assert piece.area == pytest.approx(overlap.area, rel=0.01)
+    assert piece.symmetric_difference(overlap).area < 0.01 * overlap.area  # and in its place
+    holes = issues.loc[issues["kind"] == "gap", "wkt"].map(shapely.from_wkt).tolist()
+    assert len(holes) == 1
+    assert holes[0].symmetric_difference(gap).area < 0.01 * gap.area
+    # a real overlap (1 % of the level) is kept as drawn, not cleaned away
+    units = gpd.read_parquet(catalog.path(b.settings, "stg_units")).set_index("unit_id")
+    both = units.loc["D1S1C1G1", "geometry"].intersection(units.loc[OVERLAP_WINNER, "geometry"])
+    assert both.area == pytest.approx(overlap.area, rel=1e-9)
+    assert units.loc["D1S1C1G1", "area_km2"] > units.loc[OVERLAP_WINNER, "area_km2"]
+
+
+def test_the_gap_points_lie_as_far_from_the_grids_as_their_outcome_says(build):
+    # The overlaps case has teeth only if its gap points are where their labels say.
+    b = build("overlaps")
+    units = gpd.read_parquet(catalog.path(b.settings, "stg_units"))
+    grids = units.loc[units["level"] == "grid"].reset_index(drop=True)
+    r = b.table("stg_requests").set_index("request_id")
+    snap_deg = b.spec["boundaries"]["snap_m"] / M_PER_DEG
+    for rid in r.index[r.index.str.startswith("gap-")]:
+        point = shapely.Point(r.loc[rid, "lng_src"], r.loc[rid, "lat_src"])
+        assert shapely.within(point, shapely.box(*GAP_RECT)), rid
+        dist = shapely.distance(point, np.asarray(grids.geometry.values))
+        nearest = grids.loc[int(np.argmin(dist)), "unit_id"]
+        if rid.endswith("-is-snapped"):
+            assert dist.min() < snap_deg and (dist < snap_deg).sum() == 1, rid
+            assert b.table("int_request_geo").set_index("request_id").loc[rid, "grid_id"] == (
+                nearest
+            ), rid
+        else:
+            assert dist.min() > snap_deg, rid
+
+
+def test_a_unit_drawn_wholly_inside_another_is_reported_as_an_overlap_and_kept(tmp_path):
+    settings = Settings.from_env(
+        environ={},
+        data_dir=tmp_path,
+        source=FIXTURES / "nested" / "source.toml",
+        memory_limit="1GB",
+    )
+    run_all(settings, until="ingest")
+    manifest = json.loads(catalog.path(settings, "ingest_manifest").read_text(encoding="utf-8"))
+    inner = shapely.box(*NESTED_INNER_RECT)
+    units = gpd.read_parquet(catalog.path(settings, "stg_units")).set_index("unit_id")
+    issues = pd.read_parquet(catalog.path(settings, "boundary_issues"))
+    found = issues.loc[issues["kind"] == "overlap"]
+    got = {
+        "overlap_pairs": manifest["inputs"]["boundaries"]["grid"]["overlap_pairs"],
+        "overlap_ids": [{r.unit_id, r.other_unit_id} for r in found.itertuples()],
+        "inner_area": units.loc["D2S1C1G2", "geometry"].area,
+    }
+    assert got == {
+        "overlap_pairs": 1,
+        "overlap_ids": [{"D2S1C1G1", "D2S1C1G2"}],
+        "inner_area": pytest.approx(inner.area, rel=1e-9),
+    }
+    assert shapely.from_wkt(found.iloc[0]["wkt"]).symmetric_difference(inner).area < (
+        0.01 * inner.area
+    )
+    assert manifest["inputs"]["boundaries"]["grid"]["overlap_km2"] == pytest.approx(
+        equal_area_km2(inner), rel=0.02
+    )
+
+
+def sorted_frame(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return frame.sort_values(keys).reset_index(drop=True)
+
+
+#: Staged tables compared between builds, and the columns that identify a row.
+RESTAGED = {
+    "stg_requests": ["source_file", "source_row"],
+    "stg_request_events": ["source_file", "source_row", "request_id"],
+    "quarantine": ["dataset", "source_file", "source_row", "reason"],
+}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_ingesting_the_same_batch_again_gives_identical_staged_tables(build, tmp_path, source):
+    first = build(source)
+    again = Build(source, tmp_path / "again")
+    for name, keys in RESTAGED.items():
+        pd.testing.assert_frame_equal(
+            sorted_frame(first.table(name), keys), sorted_frame(again.table(name), keys), obj=name
+        )
+    assert again.manifest == first.manifest
+
+
+@pytest.mark.parametrize(
+    ("source", "file", "copy"),
+    [
+        pytest.param(
+            "rows", "requests/clean.csv", "requests/clean_resent.csv", id="copy_read_after"
+        ),
+        pytest.param(
+            "rows", "requests/clean.csv", "requests/0_resent_clean.csv", id="copy_read_before"
+        ),
+        pytest.param(
+            "status_la",
+            "requests/status_lifecycle.csv",
+            "requests/status_lifecycle_resent.csv",
+            id="status_lifecycle_copy_read_after",
+        ),
+    ],
+)
+def test_a_requests_file_sent_again_under_another_name_changes_no_staged_record(
+    build, tmp_path, source, file, copy
+):
+    fixtures = tmp_path / "bad_inputs"
+    shutil.copytree(FIXTURES, fixtures)
+    shutil.copyfile(fixtures / source / file, fixtures / source / copy)
+    first, again = build(source), Build(source, tmp_path / "data", fixtures)
+    n = count_rows(FIXTURES / source / file, "utf-8")
+    assert n
+    later = max(file, copy)  # the copy read second (files in path order) is the no-op
+    provenance = [] if later == copy else ["source_file", "source_row"]
+    for name in ("stg_requests", "stg_request_events"):
+        before, after = first.table(name).copy(), again.table(name).copy()
+        for frame, b in ((before, first), (after, again)):
+            frame["source_file"] = frame["source_file"].map(b.key)
+        keys = ["request_id", *RESTAGED[name]]
+        pd.testing.assert_frame_equal(
+            sorted_frame(before, keys).drop(columns=provenance),
+            sorted_frame(after, keys).drop(columns=provenance),
+            obj=name,
+        )
+    # the only new quarantine rows: every row of the file read second, DUPLICATE_ROW
+    q_before, q_after = first.table("quarantine"), again.table("quarantine")
+    rows_before = Counter(
+        (d, first.key(f), r, reason)
+        for d, f, r, reason in q_before[RESTAGED["quarantine"]].itertuples(index=False)
+    )
+    rows_after = Counter(
+        (d, again.key(f), r, reason)
+        for d, f, r, reason in q_after[RESTAGED["quarantine"]].itertuples(index=False)
+    )
+    assert rows_after - rows_before == Counter(
+        ("requests", later, i, "DUPLICATE_ROW") for i in range(n)
+    )
+    assert rows_before - rows_after == Counter()
+    m_before, m_after = first.manifest["inputs"]["requests"], again.manifest["inputs"]["requests"]
+    assert m_after["rows_in"] == m_before["rows_in"] + n
+    assert m_after["accepted"] == m_before["accepted"]
 
 
 def test_the_committed_fixtures_are_what_the_seeded_script_writes(tmp_path):

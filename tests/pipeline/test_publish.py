@@ -93,8 +93,9 @@ def test_the_same_batch_delivered_twice_leaves_every_mart_identical(city_copy):
     assert after.pop("quality") != before.pop("quality")
     # ... and nothing a cockpit shows moves
     assert after == before
+    quarantine = catalog.path(city_copy, "quarantine")
     q = duckdb.sql(
-        f"SELECT dataset, reason, count(*) FROM read_parquet('{catalog.path(city_copy, 'quarantine')}')"
+        f"SELECT dataset, reason, count(*) FROM read_parquet('{quarantine}')"
         " WHERE reason = 'DUPLICATE_ROW' GROUP BY ALL ORDER BY 1"
     ).fetchall()
     n_requests = duckdb.sql(f"SELECT count(*) FROM read_parquet('{raw / 'requests_000.parquet'}')")

@@ -88,6 +88,10 @@ def render(level: str, unit_id: str | None = None, **query: Any) -> html.Div:
     lang = resolve_lang(query.get("lang"))
     raw_period = query.get("period")
     try:
+        if level != "city" and (data.level_info(level) is None or "/" in str(unit_id or "")):
+            # /<level>/<id> catches every two-segment path (and Dash's matcher lets an id
+            # span slashes): a level the warehouse does not have is no page at all.
+            return not_found(lang)
         unit = data.city() if level == "city" else data.unit(unit_id)
         period = data.resolve_period(raw_period)
         if unit is None or unit.level != level:
@@ -97,6 +101,17 @@ def render(level: str, unit_id: str | None = None, **query: Any) -> html.Div:
     except data.WarehouseUnavailableError as exc:
         log.warning("cockpit unavailable: %s", exc)
         return no_warehouse(lang)
+
+
+def not_found(lang: Lang) -> html.Div:
+    """Return the state for a path that is no page at all (a friendly note, a way home)."""
+    return components.empty_state(
+        t("not_found.title", lang),
+        t("not_found.body", lang),
+        back_href=routes.with_query("/", lang=lang),
+        back_text=t("empty.back", lang),
+        component_id=ids.NOT_FOUND,
+    )
 
 
 def unknown_unit(level: str, unit_id: object, *, lang: Lang, period: str | None) -> html.Div:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipelines import catalog, db, h3index
+from pipelines import catalog, db, h3index, reuse
 from pipelines.levels import level_res, level_table, unit_lineage
 from pipelines.settings import Settings
 from pipelines.sources.spec import SourceSpec, load_spec
@@ -99,10 +99,23 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     con.register("periods_frame", periods)
     con.execute("CREATE OR REPLACE TABLE dim_period AS SELECT * FROM periods_frame")
     db.run_model(con, "intermediate/int_request_periods", materialize="int_request_periods")
+    # Late or corrected data: only periods whose inputs changed are computed; the others'
+    # rows are copied from the served build (pipelines/reuse.py).
+    db.run_model(con, "intermediate/int_period_fingerprint", materialize="period_fingerprint")
     db.run_model(
         con, "intermediate/int_request_unit_rows", params, materialize="int_request_unit_rows"
     )
     db.run_model(con, "intermediate/int_request_units", params, materialize="int_request_units")
+    static = reuse.static_fingerprint(con, settings)
+    todo = reuse.plan(con, settings, static)
+    con.execute("CREATE OR REPLACE TABLE periods_to_compute (period_id VARCHAR)")
+    con.executemany("INSERT INTO periods_to_compute VALUES (?)", [[p] for p in todo.compute])
+    con.execute("ALTER TABLE int_request_periods RENAME TO int_request_periods_all")
+    con.execute(
+        "CREATE OR REPLACE VIEW int_request_periods AS SELECT * FROM int_request_periods_all"
+        " WHERE period_id IN (SELECT period_id FROM periods_to_compute)"
+    )
+    log.info("periods computed: %s; copied: %s", todo.compute, todo.copy)
 
     builds = catalog.path(settings, "warehouse_builds")
     builds.mkdir(parents=True, exist_ok=True)
@@ -112,10 +125,21 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     con.execute(f"ATTACH '{partial}' AS wh")
 
     _unit_marts(con, params)
-    _hex_marts(con, settings, params)
+    _hex_marts(con, params)
     for model in ("mart_unit_daily", "mart_unit_category", "mart_unit_event_type"):
         db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
+    reuse.copy_periods(con, todo)
+    _hex_shapes(con)
     _dimensions(con, units, periods, spec, settings, as_of, build_id, fingerprint)
+    con.execute("CREATE TABLE wh.period_fingerprint AS SELECT * FROM period_fingerprint")
+    con.executemany(
+        "INSERT INTO wh.meta VALUES (?, ?)",
+        [
+            ["static_fingerprint", static],
+            ["periods_computed", json.dumps(todo.compute)],
+            ["periods_copied", json.dumps(todo.copy)],
+        ],
+    )
     con.execute("CREATE TABLE wh.dim_level AS SELECT * FROM levels ORDER BY sort_order")
     tables = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' ORDER BY 1"
@@ -124,7 +148,13 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     con.execute("CHECKPOINT wh")
     con.execute("DETACH wh")
     pending_path(settings).write_text(build_id)
-    return {"build_id": build_id, "as_of": as_of.isoformat(), "tables": counts}
+    return {
+        "build_id": build_id,
+        "as_of": as_of.isoformat(),
+        "periods_computed": todo.compute,
+        "periods_copied": todo.copy,
+        "tables": counts,
+    }
 
 
 #: Calendar months offered as periods (the newest months that have requests).
@@ -230,12 +260,16 @@ def _worry_params(params: dict[str, Any], kind: str) -> dict[str, Any]:
     }
 
 
-def _hex_marts(con: duckdb.DuckDBPyConnection, settings: Settings, params: dict[str, Any]) -> None:
+def _hex_marts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     db.run_model(con, "marts/hex_base", params, materialize="hex_base")
     db.run_model(con, "marts/hex_population", params, materialize="hex_population")
     db.run_model(con, "marts/hex_worry_input", materialize="worry_input")
     db.run_model(con, "marts/worry_scored", _worry_params(params, "hex"), materialize="hex_scored")
     db.run_model(con, "marts/mart_hex", materialize="wh.mart_hex")
+
+
+def _hex_shapes(con: duckdb.DuckDBPyConnection) -> None:
+    """Cell rings of every cell on any heatmap (computed and copied periods alike)."""
     cells = con.execute("SELECT DISTINCT res, cell FROM wh.mart_hex ORDER BY res, cell").df()
     shapes = pd.DataFrame(
         {

@@ -93,12 +93,14 @@ def follow_first_ranking_link(page: Any, level: str) -> str:
     return name
 
 
-def assert_map_drawn(page: Any) -> dict[str, int]:
+def assert_map_drawn(page: Any, *, labels: bool = True) -> dict[str, int]:
+    """Hexes and boundaries are on the map, and child names unless the unit is a leaf."""
     stats = page.evaluate(MAP_STATS)
     assert stats["hexes"] > 0, stats
     assert stats["lines"] >= 1, stats  # child (and own) boundaries
-    assert stats["labels"] > 0, stats
-    assert stats["layers"] > 3, stats  # background + fills + lines + labels
+    if labels:
+        assert stats["labels"] > 0, stats
+        assert stats["layers"] > 3, stats  # background + fills + lines + labels
     return stats
 
 
@@ -137,13 +139,20 @@ def test_drill_down_from_city_to_community_and_back(server, wall, screenshots):
     assert_map_drawn(wall)
     wall.screenshot(path=str(screenshots / "street.png"))
 
-    # street -> community; its children are grids, which are not links
+    # street -> community -> grid: a grid chief's cockpit, the grid ranked among its peers
     community = follow_first_ranking_link(wall, "community")
     assert crumbs(wall) == [city_name, district, street, community]
-    assert wall.locator("#cockpit-ranking a").count() == 0
     assert wall.locator("#cockpit-ranking tbody tr").count() > 0
     assert_map_drawn(wall)
     wall.screenshot(path=str(screenshots / "community.png"))
+    peers = wall.locator("#cockpit-ranking tbody tr").count()
+    grid = follow_first_ranking_link(wall, "grid")
+    assert crumbs(wall) == [city_name, district, street, community, grid]
+    # every peer is listed; all but the grid itself link to their cockpits
+    assert wall.locator("#cockpit-ranking tbody tr").count() == peers
+    assert wall.locator("#cockpit-ranking a").count() == peers - 1
+    assert_map_drawn(wall, labels=False)
+    wall.screenshot(path=str(screenshots / "grid.png"))
 
     # breadcrumb goes back up, keeping the query state
     wall.locator("#cockpit-breadcrumb a.yw-crumb").first.click()

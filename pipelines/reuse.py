@@ -43,7 +43,7 @@ def static_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> st
     )
     for table in STATIC_TABLES:
         # XOR of row hashes: independent of row order
-        value = con.execute(f"SELECT bit_xor(hash(t)), count(*) FROM {table} AS t").fetchall()[0]  # noqa: S608 - fixed names
+        value = con.execute(f"SELECT bit_xor(hash(t)), count(*) FROM {table} AS t").fetchall()[0]
         h.update(f"{table}:{value}".encode())
     return h.hexdigest()[:16]
 
@@ -106,7 +106,7 @@ def copy_periods(con: duckdb.DuckDBPyConnection, todo: Plan) -> None:
     try:
         for mart in PERIOD_MARTS:
             con.execute(
-                f"INSERT INTO wh.{mart} SELECT * FROM prev.{mart} "  # noqa: S608 - fixed names
+                f"INSERT INTO wh.{mart} SELECT * FROM prev.{mart} "
                 "WHERE period_id IN (SELECT unnest($copy))",
                 {"copy": todo.copy},
             )

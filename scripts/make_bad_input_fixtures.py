@@ -698,6 +698,23 @@ def rows_files() -> dict[str, bytes]:
         files[f"rows/requests/{name}.csv"] = table(REQUEST_HEADER, rows).encode("utf-8")
     bom = [req("utf8-bom-1"), req("utf8-bom-2", at=inside("D2S1C2G1"))]
     files["rows/requests/utf8_bom.csv"] = b"\xef\xbb\xbf" + table(REQUEST_HEADER, bom).encode()
+    # Malformed lines: too few fields, too many, a header repeated mid-file, and an
+    # unterminated quote at the end that runs to the end of the file.
+    good = table(REQUEST_HEADER, [req("malformed-ok-1")]).encode("utf-8")
+    ok2, ok3 = (
+        table(REQUEST_HEADER, [req(r)]).split("\n", 1)[1].encode("utf-8")
+        for r in ("malformed-ok-2", "malformed-ok-3")
+    )
+    files["rows/requests/malformed_lines.csv"] = (
+        good
+        + b"malformed-too-few,2026-03-01 08:00:00,12345\n"
+        + ok2
+        + b"malformed-too-many," + ",".join(req("x")[1:]).encode() + b",extra,fields\n"
+        + ok3
+        + ",".join(REQUEST_HEADER).encode("utf-8") + b"\n"
+        + b'malformed-unterminated,2026-03-01 08:00:00,12345,01.01.01.1,"no end\n'
+        + b"and the next line,too\n"
+    )
     gbk = [req("gbk-declared-utf8-1", text="井盖缺失，请尽快处理"), req("gbk-declared-utf8-2")]
     files["rows/requests/gbk_declared_utf8.csv"] = table(REQUEST_HEADER, gbk).encode("gbk")
     for name, rows in rows_events().items():

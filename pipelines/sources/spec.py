@@ -35,6 +35,8 @@ class TableSpec:
     constants: dict[str, str] = field(default_factory=dict)
     #: Prepended to the table's ids, so two layers' ids cannot collide.
     id_prefix: str = ""
+    #: CSV field delimiter; ``None`` means the most frequent of , tab ; | in the header.
+    delimiter: str | None = None
 
     def paths(self, root: Path) -> list[Path]:
         """Files of this table, sorted; raises :class:`SpecError` when none match."""
@@ -241,6 +243,7 @@ def _table(
         maps={m: {str(k): str(v) for k, v in section.get(m, {}).items()} for m in map_keys},
         constants=constants,
         id_prefix=str(section.get("id_prefix", "")),
+        delimiter=str(section["delimiter"]) if "delimiter" in section else None,
     )
 
 
@@ -401,7 +404,11 @@ def load_spec(file: Path) -> SourceSpec:
     boundary_coord_sys = _coord_sys(str(_get(doc, "boundaries.coord_sys")), "boundaries")
     cats = dict(doc.get("categories", {}))
     requests = _table(
-        doc, "requests", REQUEST_COLUMNS, ("channels", "statuses"), section=_preset(doc)
+        doc,
+        "requests",
+        REQUEST_COLUMNS,
+        ("channels", "statuses", "event_types"),
+        section=_preset(doc),
     )
     bad_status = sorted(set(requests.maps["statuses"].values()) - set(STATUSES))
     if bad_status:

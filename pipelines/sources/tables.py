@@ -15,6 +15,7 @@ import duckdb
 import geopandas as gpd
 import pandas as pd
 
+from pipelines.sources import csvfiles
 from pipelines.sources.encoding import EncodingProblem, codec_for, to_utf8
 from pipelines.sources.spec import SpecError, TableSpec
 
@@ -41,6 +42,10 @@ class RawTable:
 
     files: list[Path]
     unreadable: dict[Path, str] = field(default_factory=dict)
+    #: View of the CSV lines that did not parse (source_file, source_row, error, text).
+    malformed: str | None = None
+    #: Columns in the files that the spec does not map (schema drift shows up here).
+    unmapped: list[str] = field(default_factory=list)
 
 
 def register_raw(
@@ -73,6 +78,7 @@ def register_raw(
     suffixes = {f.suffix.lower() for f in files}
     unreadable: dict[Path, str] = {}
     originals: dict[str, str] = {}
+    malformed: str | None = None
     if suffixes <= {".parquet"}:
         names = [str(f) for f in files]
         rel = con.read_parquet(names, filename=True, file_row_number=True, union_by_name=True)
@@ -93,12 +99,23 @@ def register_raw(
             originals[str(utf8)] = str(f)
         if not names:
             raise SpecError(f"{view}: no file decodes as {spec.encoding}: {unreadable}")
-        rel = _stack(
-            con,
-            view,
-            [con.read_csv(n, header=True, all_varchar=True, filename=True) for n in names],
-        )
+        reads = [
+            csvfiles.read(con, Path(n), f"{view}__csv{i}", spec.delimiter)
+            for i, n in enumerate(names)
+        ]
+        rel = _stack(con, view, [r.relation for r in reads], numbered=True)
         row = "file_row_number"
+        malformed = f"{view}__malformed"
+        con.execute(
+            f"CREATE OR REPLACE VIEW {quote_ident(malformed)} AS "
+            + " UNION ALL ".join(
+                # DuckDB logs one error per missing column: one quarantine row per line
+                f"SELECT {quote_literal(originals[n])} AS source_file, line - 2 AS source_row, "
+                f"arg_min(error_type || ': ' || error_message, column_idx) AS error, "
+                f"any_value(csv_line) AS text FROM {quote_ident(r.rejects)} GROUP BY line"
+                for n, r in zip(names, reads, strict=True)
+            )
+        )
     elif suffixes <= GEOMETRY_SUFFIXES:
         # Layers with geometry (GeoJSON, Shapefile, GeoPackage): read whole with pyogrio,
         # each feature's representative point as geometry_lng / geometry_lat (a count
@@ -171,11 +188,21 @@ def register_raw(
         f"FROM {quote_ident(view + '__read')} AS r "
         f"LEFT JOIN {quote_ident(view + '__files')} AS m ON m.source_value = r.source_file"
     )
-    return RawTable(files=[f for f in files if f not in unreadable], unreadable=unreadable)
+    mapped = set(spec.columns.values()) | {"filename", "file_row_number"}
+    return RawTable(
+        files=[f for f in files if f not in unreadable],
+        unreadable=unreadable,
+        malformed=malformed,
+        unmapped=sorted(c for c in present if c not in mapped),
+    )
 
 
 def _stack(
-    con: duckdb.DuckDBPyConnection, view: str, parts: list[duckdb.DuckDBPyRelation]
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    parts: list[duckdb.DuckDBPyRelation],
+    *,
+    numbered: bool = False,
 ) -> duckdb.DuckDBPyRelation:
     """One relation of several files, each row numbered in its file's order.
 
@@ -186,9 +213,9 @@ def _stack(
     names = []
     for i, part in enumerate(parts):
         name = f"{view}__part{i}"
-        part.project("*, row_number() OVER () - 1 AS file_row_number").create_view(
-            name, replace=True
-        )
+        if not numbered:
+            part = part.project("*, row_number() OVER () - 1 AS file_row_number")
+        part.create_view(name, replace=True)
         names.append(name)
     return con.sql(" UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(n)}" for n in names))
 

@@ -97,6 +97,8 @@ def _stage_table(
     """
     tables = table if isinstance(table, tuple) else (table,)
     unreadable: dict[Path, str] = {}
+    malformed: list[str] = []
+    unmapped: set[str] = set()
     for i, part in enumerate(tables):
         raw = register_raw(
             con,
@@ -108,6 +110,9 @@ def _stage_table(
             work_dir=work_dir,
         )
         unreadable.update(raw.unreadable)
+        if raw.malformed:
+            malformed.append(raw.malformed)
+        unmapped.update(raw.unmapped)
     con.execute(
         f"CREATE OR REPLACE VIEW raw_{dataset} AS "
         + " UNION ALL BY NAME ".join(f"SELECT * FROM raw_{dataset}_{i}" for i in range(len(tables)))
@@ -126,9 +131,49 @@ def _stage_table(
     )
     result = _split(con, f"checked_{dataset}", dataset, f"stg_{dataset}")
     con.execute(f"DROP TABLE checked_{dataset}")
+    _quarantine_malformed(con, dataset, malformed, result)
+    # Columns the spec does not map are not read: listed so a renamed column is noticed.
+    result["unmapped_columns"] = sorted(unmapped)
     if unreadable:
         result["files_quarantined"] = {str(f): p for f, p in unreadable.items()}
     return result
+
+
+#: A file with more malformed lines than this share is named in the manifest: a wrong
+#: delimiter or encoding, or a broken export, not the odd bad line.
+MALFORMED_ALERT_SHARE = 0.01
+
+
+def _quarantine_malformed(
+    con: duckdb.DuckDBPyConnection, dataset: str, views: list[str], result: dict[str, Any]
+) -> None:
+    """Quarantine CSV lines that did not parse (``MALFORMED_ROW``) and count them in."""
+    if not views:
+        return
+    union = " UNION ALL ".join(f"SELECT * FROM {v}" for v in views)
+    con.execute(
+        f"INSERT INTO quarantine SELECT ?, source_file, source_row, 'MALFORMED_ROW', "
+        f"json_object('error', error, 'text', text) FROM ({union})",
+        [dataset],
+    )
+    per_file = dict(
+        con.execute(f"SELECT source_file, count(*) FROM ({union}) GROUP BY ALL").fetchall()
+    )
+    n = sum(per_file.values())
+    if not n:
+        return
+    result["rows_in"] += n
+    result["quarantined"]["MALFORMED_ROW"] = n
+    accepted = dict(
+        con.execute(f"SELECT source_file, count(*) FROM stg_{dataset} GROUP BY ALL").fetchall()
+    )
+    alerts = {
+        f: round(k / (k + accepted.get(f, 0)), 4)
+        for f, k in per_file.items()
+        if k / (k + accepted.get(f, 0)) > MALFORMED_ALERT_SHARE
+    }
+    if alerts:
+        result["malformed_share_alert"] = alerts
 
 
 def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
@@ -251,6 +296,7 @@ def _ingest_requests(
     register_map(con, "map_channel", spec.requests.maps.get("channels", {}))
     statuses = spec.requests.maps.get("statuses", {})
     register_map(con, "map_status", statuses)
+    register_map(con, "map_event_type", spec.requests.maps.get("event_types", {}))
     requests = _stage_table(
         con,
         spec.requests,

@@ -441,6 +441,25 @@ CASES = [
     pytest.param(
         Case(
             "rows",
+            {
+                "requests/malformed_lines.csv": [
+                    ("malformed-ok-1", kept(G)),
+                    ("malformed-too-few", quarantined("MALFORMED_ROW")),
+                    ("malformed-ok-2", kept(G)),
+                    ("malformed-too-many", quarantined("MALFORMED_ROW")),
+                    ("malformed-ok-3", kept(G)),
+                    # a header repeated mid-file parses: it is a row with a bad timestamp
+                    ("工单编号", quarantined("BAD_TIMESTAMP")),
+                    # an unterminated quote runs to the end of the file: one malformed row
+                    ("malformed-unterminated", quarantined("MALFORMED_ROW")),
+                ]
+            },
+        ),
+        id="lines_that_do_not_parse_are_quarantined_MALFORMED_ROW_and_the_rest_is_read",
+    ),
+    pytest.param(
+        Case(
+            "rows",
             {"requests/gbk_declared_utf8.csv": [(WHOLE_FILE, quarantined("ENCODING_ERROR"))]},
         ),
         id="a_gbk_file_declared_utf8_is_quarantined_whole_ENCODING_ERROR",
@@ -961,6 +980,8 @@ def label(dataset: str, row: dict[str, Any], derived: bool = False) -> str:
     """
     if derived:
         return str(row.get("request_id"))
+    if set(row) == {"error", "text"}:  # a malformed line: its first field stands for it
+        return str(row["text"]).split(",", 1)[0]
     fallback = {
         "requests": "description",
         "request_events": "department",

@@ -37,6 +37,10 @@ file = "{COMMON.as_posix()}/categories.csv"
 [requests]
 format = "open311"
 files = "requests.json"
+
+# the endpoint's own service codes onto the category table's
+[requests.event_types]
+"SL" = "01.01.01.1"
 """
 
 # GeoReport v2 service requests, as GET /requests.json returns them (W3C times with offsets)
@@ -55,7 +59,7 @@ REQUESTS = [
     {
         "service_request_id": "closed-1",
         "status": "closed",
-        "service_code": "01.01.02.1",
+        "service_code": "SL",
         "requested_datetime": "2026-10-02T01:00:00Z",
         "updated_datetime": "2026-10-03T01:30:00.250Z",
         **AT,
@@ -142,3 +146,15 @@ def test_every_row_of_the_export_is_accounted_for(open311):
     place = dict(staged(open311, "int_request_place").select("request_id, leaf_id").fetchall())
     assert place["open-1"] == "D1S1C1G1"
     assert place["no-location-1"] is None
+
+
+def test_service_codes_map_onto_categories_and_unread_columns_are_listed(open311):
+    types = dict(
+        staged(open311, "stg_requests")
+        .select("request_id, event_type || '/' || event_type_raw")
+        .fetchall()
+    )
+    assert types["closed-1"] == "01.01.01.1/SL"
+    manifest = json.loads(catalog.path(open311, "ingest_manifest").read_text(encoding="utf-8"))
+    # GeoReport fields the preset does not read, so a renamed column would be noticed
+    assert manifest["inputs"]["requests"]["unmapped_columns"] == ["service_name"]

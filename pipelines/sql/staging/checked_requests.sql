@@ -1,5 +1,6 @@
 -- Type and check raw requests. One row out per row in; reject_reason is NULL when accepted.
--- Inputs: raw_requests (canonical VARCHAR columns), map_channel, map_status. Params:
+-- Inputs: raw_requests (canonical VARCHAR columns), map_channel, map_event_type (a source's
+-- own type codes onto the category table's; unmapped codes pass through). Params:
 -- $ts_format, $tz, $now_local (ingest time in the source's zone), $earliest_local (older
 -- means a sentinel).
 with source as (
@@ -65,7 +66,8 @@ final as (
         r.created_utc,
         coalesce(m.value, 'other') as channel,
         r.channel_raw,
-        r.event_type,
+        coalesce(t.value, r.event_type) as event_type,
+        r.event_type as event_type_raw,
         r.address,
         r.description,
         r.lng_src,
@@ -101,6 +103,7 @@ final as (
         ) as flag_active_content
     from ranked as r
     left join map_channel as m on m.source_value = r.channel_raw
+    left join map_event_type as t on t.source_value = r.event_type
 )
 
 select * from final

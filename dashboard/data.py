@@ -20,6 +20,7 @@ must treat returned frames as read-only (builders use ``assign``, never in-place
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -140,6 +141,8 @@ class Meta:
     city_id: str
     timezone: str
     primary_hierarchy: str
+    periods_computed: tuple[str, ...] = ()
+    periods_copied: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -296,6 +299,8 @@ def _meta(b: Build) -> Meta:
         city_id=values.get("city_id", ""),
         timezone=values.get("timezone", "UTC"),
         primary_hierarchy=values.get("primary_hierarchy", "main"),
+        periods_computed=tuple(json.loads(values.get("periods_computed", "[]"))),
+        periods_copied=tuple(json.loads(values.get("periods_copied", "[]"))),
     )
 
 

@@ -49,6 +49,7 @@ def layout(**kwargs: Any) -> html.Div:
         by_dataset = data.quality_by_dataset()
         issues = data.boundary_issues()
         tops = {lv.hierarchy: lv for lv in data.hierarchies()}
+        meta = data.meta()
     except data.WarehouseUnavailableError:
         return components.empty_state(
             t("empty.no_warehouse.title", lang),
@@ -72,6 +73,15 @@ def layout(**kwargs: Any) -> html.Div:
             _boundaries(by_dataset, lang),
             html.H2(t("quality.section.issues", lang)),
             _issues(issues, lang),
+            html.H2(t("quality.section.build", lang)),
+            html.P(
+                t(
+                    "quality.build_periods",
+                    lang,
+                    computed=", ".join(meta.periods_computed) or t("quality.none", lang),
+                    copied=", ".join(meta.periods_copied) or t("quality.none", lang),
+                )
+            ),
         ],
         className="yw-quality",
         lang="en" if lang == "en" else "zh-CN",

@@ -3,20 +3,29 @@
 -- in every hierarchy, and the period's bounds. Two builds with equal fingerprints for a
 -- period (and equal units, residents, code and settings: the static fingerprint) compute
 -- equal mart rows for it, so the later build can copy them instead. XOR of row hashes does
--- not depend on row order. Inputs: int_request_periods, int_request_place, dim_period.
+-- not depend on row order. Inputs: int_requests, int_request_periods, int_request_place,
+-- dim_period.
 with places as (
-    select
-        request_id,
-        hash(list(struct_pack(hierarchy, leaf_id, geo_status) order by hierarchy))
-            as place_hash
+    select request_id, bit_xor(hash(hierarchy, leaf_id, geo_status)) as place_hash
     from int_request_place
     group by request_id
 ),
 
+-- a request's own row (place, category, lifecycle) hashed once, not once per period
+requests as (
+    select r.request_id, hash(r, pl.place_hash) as request_hash
+    from int_requests as r
+    left join places as pl on pl.request_id = r.request_id
+),
+
 per_period as (
-    select p.period_id, bit_xor(hash(p, pl.place_hash)) as rows_hash, count(*) as requests
+    select
+        p.period_id,
+        bit_xor(hash(q.request_hash, p.is_closed, p.closed_1d, p.closed_3d, p.is_overdue))
+            as rows_hash,
+        count(*) as requests
     from int_request_periods as p
-    left join places as pl on pl.request_id = p.request_id
+    inner join requests as q on q.request_id = p.request_id
     group by p.period_id
 )
 

@@ -17,7 +17,7 @@ typed as (
 
 select
     t.*,
-    local_to_utc(t.ts_local, $tz) as ts_utc,
+    local_to_utc(t.ts_local, $tz, $utc_offset) as ts_utc,
     case
         when t.component_id is null then 'MISSING_ID'
         when t.ts_local is null then 'BAD_TIMESTAMP'

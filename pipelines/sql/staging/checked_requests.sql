@@ -14,7 +14,7 @@ typed as (
         nullif(trim(request_id), '') as request_id,
         nullif(trim(created_at), '') is null as created_missing,
         parse_local(trim(created_at), $ts_format, $tz) as created_local,
-        parse_utc(trim(created_at), $ts_format, $tz) as created_utc,
+        parse_utc(trim(created_at), $ts_format, $tz, $utc_offset) as created_utc,
         trim(channel) as channel_raw,
         nullif(trim(event_type), '') as event_type,
         nullif(trim(address), '') as address,
@@ -26,7 +26,7 @@ typed as (
         nullif(trim(closed_at), '') as closed_at_raw,
         parse_local(trim(updated_at), $ts_format, $tz) as updated_local,
         -- what a copy says, without where it was read from: equal hashes are one record
-        md5(to_json(struct_pack(*columns(* exclude (source_file, source_row)))))
+        hash(struct_pack(*columns(* exclude (source_file, source_row))))
             as content_hash,
         source as source_record
     from source
@@ -92,8 +92,10 @@ final as (
         end as reject_reason,
         m.value is null as flag_unknown_channel,
         -- a time given with its offset is an instant: it cannot fall in a DST gap or overlap
-        case when not contains($ts_format, '%z') then dst_issue(r.created_local, $tz) end
-            as dst_issue,
+        case
+            when not contains($ts_format, '%z')
+                then dst_issue(r.created_local, $tz, $utc_offset)
+        end as dst_issue,
         -- Text that a spreadsheet would run as a formula (=, +, -, @ first) or a browser as
         -- markup: kept (it is evidence), flagged, and escaped by every export and renderer.
         coalesce(

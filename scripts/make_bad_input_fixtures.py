@@ -709,9 +709,12 @@ def rows_files() -> dict[str, bytes]:
         good
         + b"malformed-too-few,2026-03-01 08:00:00,12345\n"
         + ok2
-        + b"malformed-too-many," + ",".join(req("x")[1:]).encode() + b",extra,fields\n"
+        + b"malformed-too-many,"
+        + ",".join(req("x")[1:]).encode()
+        + b",extra,fields\n"
         + ok3
-        + ",".join(REQUEST_HEADER).encode("utf-8") + b"\n"
+        + ",".join(REQUEST_HEADER).encode("utf-8")
+        + b"\n"
         + b'malformed-unterminated,2026-03-01 08:00:00,12345,01.01.01.1,"no end\n'
         + b"and the next line,too\n"
     )

@@ -499,7 +499,7 @@ def _boundary_issues(b: Build, limit: int) -> pd.DataFrame:
         """
         SELECT level, kind, unit_id, other_unit_id, area_m2
         FROM boundary_issues
-        WHERE kind IN ('overlap', 'gap')
+        WHERE kind IN ('overlap', 'gap', 'outside_parent')
         QUALIFY row_number() OVER (PARTITION BY level, kind ORDER BY area_m2 DESC) <= $limit
         ORDER BY area_m2 DESC
         """,

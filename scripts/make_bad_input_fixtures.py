@@ -718,6 +718,19 @@ def rows_files() -> dict[str, bytes]:
         + b'malformed-unterminated,2026-03-01 08:00:00,12345,01.01.01.1,"no end\n'
         + b"and the next line,too\n"
     )
+    # One exact point for ten different addresses: a geocoder's fallback; nine: not yet.
+    pile, few = inside("D2S1C1G1", 0.3123457, 0.7123457), inside("D2S1C2G1", 0.2876543, 0.3312345)
+    fallback = [req(f"centroid-fallback-{i}", address=f"深南大道{i}号", at=pile) for i in range(10)]
+    fallback += [
+        req(f"same-point-few-addresses-{i}", address=f"红荔路{i}号", at=few) for i in range(9)
+    ]
+    files["rows/requests/centroid_fallback.csv"] = table(REQUEST_HEADER, fallback).encode("utf-8")
+    payload = [
+        req("address-formula", address='=HYPERLINK("http://x","福华路")'),
+        req("address-script", address="福华路<script>alert(1)</script>"),
+        req("address-plain", address="福华路-1号"),
+    ]
+    files["rows/requests/address_payload.csv"] = table(REQUEST_HEADER, payload).encode("utf-8")
     gbk = [req("gbk-declared-utf8-1", text="井盖缺失，请尽快处理"), req("gbk-declared-utf8-2")]
     files["rows/requests/gbk_declared_utf8.csv"] = table(REQUEST_HEADER, gbk).encode("gbk")
     for name, rows in rows_events().items():
@@ -1131,6 +1144,54 @@ def nested_files() -> dict[str, bytes]:
     return files
 
 
+#: ``repairs`` source: a grid whose hole pokes out of its shell (no safe repair) and a grid
+#: that runs out of its community (not nested).
+AMBIGUOUS_GRID, NOT_NESTED_GRID = "D1S1C1G1", "D2S2C1G2"
+NOT_NESTED_EXTRA = 0.004  # degrees the grid reaches north past its community and the city
+
+
+def repair_files() -> dict[str, bytes]:
+    """The ``repairs`` source: the clean city but for an ambiguous and a straying grid."""
+    features = []
+    rects = {u.code: u.rect for u in units() if u.level == "grid"}
+    corners = {(x, y) for x0, y0, x1, y1 in rects.values() for x in (x0, x1) for y in (y0, y1)}
+    for u in units():
+        if u.level != "grid":
+            continue
+        geometry = polygon(u.rect, corners)
+        x0, y0, x1, y1 = u.rect
+        w, h = x1 - x0, y1 - y0
+        if u.code == AMBIGUOUS_GRID:
+            # shells-and-holes reading: the grid minus the hole; linework reading: the grid
+            # minus the hole plus the part of the hole outside it (12 % more area)
+            hole = (_r(x0 + 0.6 * w), _r(y0 + 0.3 * h), _r(x1 + 0.3 * w), _r(y0 + 0.6 * h))
+            geometry = {
+                "type": "Polygon",
+                "coordinates": [ring(u.rect, corners), ring(hole)[::-1]],
+            }
+        if u.code == NOT_NESTED_GRID:
+            geometry = polygon((x0, y0, x1, _r(y1 + NOT_NESTED_EXTRA)), corners)
+        features.append(feature(u.code, u.name, u.name_en, u.parent, geometry, u.population))
+    x0, _, x1, y1 = rect_of(NOT_NESTED_GRID)
+    points = [
+        req("in-the-ambiguous-grid-is-outside", at=inside(AMBIGUOUS_GRID, 0.2512345, 0.4987654)),
+        req(
+            "north-of-the-city-in-the-straying-grid",
+            at=(f"{x0 + 0.4123457 * (x1 - x0):.7f}", f"{y1 + 0.4876543 * NOT_NESTED_EXTRA:.7f}"),
+        ),
+        req("clean-grid", at=inside("D1S2C1G1")),
+    ]
+    events = [ev("clean-grid", "受理", "event-ok-1")]
+    return {
+        "repairs/source.toml": spec(
+            "repairs", level_files={"grid": "boundaries/grid.geojson"}, snap_m=0
+        ),
+        "repairs/boundaries/grid.geojson": geojson("grid (WGS-84, two bad grids)", features),
+        "repairs/requests/points.csv": table(REQUEST_HEADER, points).encode("utf-8"),
+        "repairs/events/clean.csv": table(EVENT_HEADER, events).encode("utf-8"),
+    }
+
+
 README = """\
 # Bad-input fixtures
 
@@ -1152,6 +1213,9 @@ script and rerun it. The tests say what the pipeline must do with every row.
   `更新时间` (status, close and update time). Genuine updates vs repeated copies (`updates*`),
   one derived lifecycle event per request (`status_lifecycle`), times that do not exist or
   happen twice at the DST changes (`dst`).
+- `repairs/`: the clean city, but D1S1C1G1 has a hole poking out of its shell (no safe
+  repair: `REPAIR_CHANGED_AREA`) and D2S2C1G2 reaches north out of its community and the
+  city (kept, reported `outside_parent`).
 - `overlaps/`: the clean city, but D1S1C1G1 is drawn over the bottom of D1S1C1G2 and D1S2C2G1
   short of D1S2C2G2 (a gap); points in the overlap, in the gap and near its edges.
 - `nested/`: the clean city, but D2S1C1G1 is drawn around its sibling D2S1C1G2.
@@ -1175,6 +1239,7 @@ def fixture_files() -> dict[str, bytes]:
         status_files(),
         overlap_files(),
         nested_files(),
+        repair_files(),
     ):
         files.update(part)
     return dict(sorted(files.items()))

@@ -39,6 +39,7 @@ BOUNDARY_ITEMS = (
     "overlap_ha",
     "gap_ha",
     "coverage_invalid_edges",
+    "not_nested",
 )
 
 
@@ -187,6 +188,7 @@ def _boundaries(by_dataset: dict[str, dict[str, int]], lang: Lang) -> html.Table
             t("quality.col.overlap_ha", lang),
             t("quality.col.gap_ha", lang),
             t("quality.col.bad_edges", lang),
+            t("quality.col.not_nested", lang),
         ],
         rows,
     )

@@ -26,6 +26,11 @@ EQUAL_AREA_CRS = "EPSG:6933"  # WGS 84 / NSIDC EASE-Grid 2.0 Global: areas in mÂ
 #: cleaned. Datum conversion bends long straight edges a little differently from the split
 #: edges of the neighbour, leaving sub-millimetre slivers that GEOS reports as invalid.
 SNAP_DEG = 1e-7
+#: An invalid polygon whose two possible repairs differ by more than this share of area is
+#: quarantined (REPAIR_CHANGED_AREA) instead of repaired.
+REPAIR_AREA_TOLERANCE = 0.01
+#: A unit with more than this share of its area outside its parent is reported not nested.
+NESTING_TOLERANCE = 0.01
 #: Gaps narrower than this (about 10 m) inside a level count as slivers in the report.
 GAP_WIDTH_DEG = 1e-4
 #: Overlaps below this share of a level's area are cleaned away as digitising noise.
@@ -137,10 +142,20 @@ def _read_level(
     geoms[empty] = None
     geoms = geometry_to_wgs84(geoms, source=spec.boundary_coord_sys)
     invalid = ~empty & ~shapely.is_valid(geoms)
-    geoms = np.where(invalid, shapely.make_valid(geoms, method="structure"), geoms)
+    repaired = shapely.make_valid(geoms, method="structure")
+    # A repair is safe when the two GEOS readings of the rings (shells and holes, or the
+    # raw linework) give the same area within 1 %; otherwise nobody can say which shape
+    # was meant, and the unit is quarantined for the GIS team rather than guessed.
+    other = shapely.make_valid(geoms, method="linework")
+    area, other_area = shapely.area(repaired), shapely.area(other)
+    ambiguous = invalid & (
+        np.abs(area - other_area) > REPAIR_AREA_TOLERANCE * np.maximum(area, other_area)
+    )
+    geoms = np.where(invalid, repaired, geoms)
     reason = pd.Series(pd.NA, index=frame.index, dtype="string")
     reason[ids.isna() | (ids == "")] = "MISSING_ID"
     reason[reason.isna() & pd.Series(empty, index=frame.index)] = "EMPTY_GEOMETRY"
+    reason[reason.isna() & pd.Series(ambiguous, index=frame.index)] = "REPAIR_CHANGED_AREA"
     reason[reason.isna() & frame["unit_id"].duplicated()] = "DUPLICATE_ID"
     parent_ok = frame["parent_id"].isin(set(parents["unit_id"]))
     reason[reason.isna() & ~parent_ok] = "UNKNOWN_PARENT"
@@ -182,9 +197,46 @@ def _read_level(
         "gap_km2": report["gap_km2"],
         "invalid_edges": report["invalid_edges"],
     }
-    edges = report["edges"]
+    nesting = _not_nested(good, parents)
+    st["not_nested"] = len(nesting)
+    edges = pd.concat([report["edges"], nesting], ignore_index=True)
     edges.insert(0, "level", level.name)
     return good, bad, st, edges
+
+
+def _not_nested(units: gpd.GeoDataFrame, parents: pd.DataFrame) -> pd.DataFrame:
+    """Units lying partly outside their parent (more than ``NESTING_TOLERANCE``).
+
+    They stay where the file puts them (their points count under their declared parent);
+    the pieces outside are reported for the GIS team as ``outside_parent``.
+    """
+    columns = ["kind", "unit_id", "other_unit_id", "area_m2", "wkt"]
+    if "geometry" not in parents or units.empty:
+        return pd.DataFrame(columns=columns)
+    parent_geom = dict(zip(parents["unit_id"], parents.geometry, strict=True))
+    child = np.asarray(units.geometry.values, dtype=object)
+    parent = np.array([parent_geom.get(p) for p in units["parent_id"]], dtype=object)
+    has = np.array([p is not None for p in parent])
+    outside = np.full(len(child), None, dtype=object)
+    outside[has] = shapely.difference(child[has], parent[has])
+    share = np.zeros(len(child))
+    area = shapely.area(child)
+    share[has] = shapely.area(outside[has]) / np.maximum(area[has], 1e-18)
+    bad = np.flatnonzero(share > NESTING_TOLERANCE)
+    m2 = (111_320.0**2) * _cos(child) if len(child) else 0.0
+    return pd.DataFrame(
+        [
+            (
+                "outside_parent",
+                str(units["unit_id"].iloc[i]),
+                str(units["parent_id"].iloc[i]),
+                round(shapely.area(outside[i]) * m2, 1),
+                shapely.to_wkt(outside[i], 7),
+            )
+            for i in bad
+        ],
+        columns=columns,
+    )
 
 
 def _names(values: pd.Series, template: str) -> pd.Series:

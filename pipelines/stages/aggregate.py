@@ -369,7 +369,7 @@ def _quality_rows(ingest: dict[str, Any], geo: dict[str, Any]) -> pd.DataFrame:
                 rows.append(("ingest", f"boundary_{lvl}", "repaired", s["repaired"]))
                 for reason, n in s.get("quarantined_reasons", {}).items():
                     rows.append(("ingest", f"boundary_{lvl}", f"quarantined:{reason}", n))
-                for item in ("invalid_edges_in_source", "overlap_pairs"):
+                for item in ("invalid_edges_in_source", "overlap_pairs", "not_nested"):
                     rows.append(("ingest", f"boundary_{lvl}", item, s.get(item, 0)))
                 # areas in hectares, so the count column stays an integer
                 for item in ("overlap_km2", "gap_km2"):

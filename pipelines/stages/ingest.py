@@ -142,6 +142,8 @@ def _stage_table(
 #: A file with more malformed lines than this share is named in the manifest: a wrong
 #: delimiter or encoding, or a broken export, not the odd bad line.
 MALFORMED_ALERT_SHARE = 0.01
+#: Distinct addresses at one exact point from which it counts as a centroid fallback.
+CENTROID_MIN_ADDRESSES = 10
 
 
 def _quarantine_malformed(
@@ -326,6 +328,17 @@ def _ingest_requests(
         params=params,
         work_dir=work_dir,
     )
+    # One exact point given for many different addresses is a geocoder's fallback (a
+    # street's or district's centre, city hall), not where those requests happened.
+    con.execute(
+        "CREATE OR REPLACE TABLE stg_requests AS SELECT s.*,"
+        " coalesce(c.addresses >= ?, false) AS flag_centroid_fallback"
+        " FROM stg_requests AS s LEFT JOIN ("
+        "  SELECT lng_src, lat_src, count(DISTINCT address) AS addresses FROM stg_requests"
+        "  WHERE lng_src IS NOT NULL AND lat_src IS NOT NULL GROUP BY ALL"
+        " ) AS c USING (lng_src, lat_src)",
+        [CENTROID_MIN_ADDRESSES],
+    )
     requests["flagged"] = dict(
         zip(
             (
@@ -334,6 +347,7 @@ def _ingest_requests(
                 "unknown_event_type",
                 "dst_nonexistent",
                 "dst_ambiguous",
+                "centroid_fallback",
             ),
             con.execute(
                 "SELECT count(*) FILTER (WHERE flag_unknown_channel),"
@@ -341,7 +355,8 @@ def _ingest_requests(
                 " count(*) FILTER (WHERE event_type IS NULL OR event_type NOT IN"
                 "  (SELECT code FROM stg_categories)),"
                 " count(*) FILTER (WHERE dst_issue = 'nonexistent'),"
-                " count(*) FILTER (WHERE dst_issue = 'ambiguous') FROM stg_requests"
+                " count(*) FILTER (WHERE dst_issue = 'ambiguous'),"
+                " count(*) FILTER (WHERE flag_centroid_fallback) FROM stg_requests"
             ).fetchall()[0],
             strict=True,
         )

@@ -37,7 +37,16 @@ from pipelines.stages import run_all
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "bad_inputs"
 SCRIPT = ROOT / "scripts" / "make_bad_input_fixtures.py"
-SOURCES = ("rows", "boundaries", "gbk_gcj02", "utf16", "status_la", "overlaps", "nested")
+SOURCES = (
+    "rows",
+    "boundaries",
+    "gbk_gcj02",
+    "utf16",
+    "status_la",
+    "overlaps",
+    "nested",
+    "repairs",
+)
 #: staged dataset -> (spec section, staged table)
 TABLES = {
     "requests": ("requests", "stg_requests"),
@@ -63,6 +72,8 @@ GAP_RECT = (114.04, 22.545, 114.06, 22.55)
 #: ``nested`` source: D2S1C1G1 is drawn over its whole community, around its sibling
 #: D2S1C1G2 (this rectangle).
 NESTED_INNER_RECT = (114.06, 22.53, 114.08, 22.54)
+#: ``repairs`` source: D2S2C1G2 as the city draws it; the file extends it 0.004° north.
+STRAYING_RECT = (114.06, 22.55, 114.08, 22.56)
 
 CITY_UNITS = {
     "district": ["D1", "D2"],
@@ -814,6 +825,46 @@ CASES = [
         ),
         id="a_point_in_a_unit_drawn_inside_another_goes_to_the_inner_unit",
     ),
+    pytest.param(
+        Case(
+            "repairs",
+            {
+                "boundaries/grid.geojson": [
+                    (c, quarantined("REPAIR_CHANGED_AREA") if c == "D1S1C1G1" else kept())
+                    for c in CITY_UNITS["grid"]
+                ],
+                "requests/points.csv": [
+                    # its grid is quarantined and nothing is snapped here: a visible gap
+                    ("in-the-ambiguous-grid-is-outside", kept("outside")),
+                    # a unit straying out of its parent keeps what the file gives it
+                    ("north-of-the-city-in-the-straying-grid", kept("D2S2C1G2")),
+                    ("clean-grid", kept("D1S2C1G1")),
+                ],
+                "events/clean.csv": [("event-ok-1", kept())],
+            },
+        ),
+        id="an_invalid_polygon_without_a_safe_repair_is_quarantined_REPAIR_CHANGED_AREA",
+    ),
+    pytest.param(
+        Case(
+            "rows",
+            {
+                "requests/centroid_fallback.csv": [
+                    *(
+                        (f"centroid-fallback-{i}", kept("D2S1C1G1", "centroid_fallback"))
+                        for i in range(10)
+                    ),
+                    *((f"same-point-few-addresses-{i}", kept("D2S1C2G1")) for i in range(9)),
+                ],
+                "requests/address_payload.csv": [
+                    ("address-formula", kept(G, "active_content")),
+                    ("address-script", kept(G, "active_content")),
+                    ("address-plain", kept(G)),
+                ],
+            },
+        ),
+        id="one_point_for_ten_addresses_is_flagged_centroid_fallback_and_address_payloads_too",
+    ),
 ]
 
 
@@ -929,6 +980,7 @@ class Build:
                 for name, column in (
                     ("unknown_channel", "flag_unknown_channel"),
                     ("active_content", "flag_active_content"),
+                    ("centroid_fallback", "flag_centroid_fallback"),
                     ("unknown_event_type", "flag_unknown_event_type"),
                     ("unknown_level", "flag_unknown_level"),
                     ("time_order", "flag_time_order"),
@@ -1131,10 +1183,11 @@ def test_unknown_channels_become_other_and_keep_the_source_value(build):
     flagged = build("rows").manifest["inputs"]["requests"]["flagged"]
     assert flagged == {
         "unknown_channel": 2,
-        "active_content": 9,
+        "active_content": 11,
         "unknown_event_type": 2,
         "dst_nonexistent": 0,
         "dst_ambiguous": 0,
+        "centroid_fallback": 10,
     }
 
 
@@ -1396,6 +1449,7 @@ def test_local_times_convert_to_utc_with_the_offset_in_force_on_both_sides_of_ea
         "unknown_event_type": 0,
         "dst_nonexistent": 2,
         "dst_ambiguous": 3,
+        "centroid_fallback": 0,
     }
     # derived events convert alike: "reported" at the creation time, "closed" at the close
     e = b.table("stg_request_events").set_index("request_id")
@@ -1590,3 +1644,18 @@ def test_the_committed_fixtures_are_what_the_seeded_script_writes(tmp_path):
     assert sorted(fresh) == sorted(committed)
     assert [k for k in fresh if fresh[k] != committed[k]] == []
     assert sum(len(v) for v in committed.values()) < 200_000  # tiny, as fixtures should be
+
+
+def test_a_unit_reaching_out_of_its_parent_is_kept_and_reported_outside_parent(build):
+    b = build("repairs")
+    grid = b.manifest["inputs"]["boundaries"]["grid"]
+    assert grid["not_nested"] == 1
+    assert grid["quarantined_reasons"] == {"REPAIR_CHANGED_AREA": 1}
+    issues = b.table("boundary_issues")
+    out = issues.loc[issues["kind"] == "outside_parent"]
+    assert out[["unit_id", "other_unit_id"]].values.tolist() == [["D2S2C1G2", "D2S2C1"]]
+    x0, _, x1, y1 = STRAYING_RECT
+    drawn = shapely.box(x0, y1, x1, y1 + 0.004)
+    assert shapely.from_wkt(out.iloc[0]["wkt"]).symmetric_difference(drawn).area < (
+        0.01 * drawn.area
+    )

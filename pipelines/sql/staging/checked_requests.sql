@@ -100,7 +100,9 @@ final as (
         -- markup: kept (it is evidence), flagged, and escaped by every export and renderer.
         coalesce(
             regexp_matches(r.description, '^\s*[=+\-@]')
-            or regexp_matches(lower(r.description), '<\s*(script|iframe|img)|javascript:'),
+            or regexp_matches(lower(r.description), '<\s*(script|iframe|img)|javascript:')
+            or regexp_matches(r.address, '^\s*[=+@]')
+            or regexp_matches(lower(r.address), '<\s*(script|iframe|img)|javascript:'),
             false
         ) as flag_active_content
     from ranked as r

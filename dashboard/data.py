@@ -507,8 +507,25 @@ def _boundary_issues(b: Build, limit: int) -> pd.DataFrame:
     )
 
 
+@lru_cache(maxsize=4)
+def _quarantine_sample(b: Build, per_reason: int) -> pd.DataFrame:
+    return _frame(
+        b,
+        """
+        SELECT dataset, reason, source_file, source_row
+        FROM quarantine
+        QUALIFY row_number() OVER (
+            PARTITION BY dataset, reason ORDER BY source_file, source_row
+        ) <= $n
+        ORDER BY dataset, reason, source_file, source_row
+        """,
+        {"n": per_reason},
+    )
+
+
 _CACHED = (
     _meta,
+    _quarantine_sample,
     _boundary_issues,
     _levels,
     _periods,
@@ -751,3 +768,14 @@ def boundary_issues(limit: int = 5) -> pd.DataFrame:
         ``level, kind, unit_id, other_unit_id, area_m2``, largest first.
     """
     return _boundary_issues(current_build(), int(limit))
+
+
+def quarantine_sample(per_reason: int = 3) -> pd.DataFrame:
+    """Return the first quarantined rows of each dataset and reason (where to find them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``dataset, reason, source_file, source_row`` (-1: the whole file).
+    """
+    return _quarantine_sample(current_build(), int(per_reason))

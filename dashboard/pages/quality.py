@@ -7,6 +7,7 @@ points placed?" and "what is wrong with the boundary layers?" without opening a 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import dash
@@ -51,6 +52,7 @@ def layout(**kwargs: Any) -> html.Div:
         issues = data.boundary_issues()
         tops = {lv.hierarchy: lv for lv in data.hierarchies()}
         meta = data.meta()
+        samples = data.quarantine_sample()
     except data.WarehouseUnavailableError:
         return components.empty_state(
             t("empty.no_warehouse.title", lang),
@@ -74,6 +76,8 @@ def layout(**kwargs: Any) -> html.Div:
             _boundaries(by_dataset, lang),
             html.H2(t("quality.section.issues", lang)),
             _issues(issues, lang),
+            html.H2(t("quality.section.samples", lang)),
+            _samples(samples, lang),
             html.H2(t("quality.section.build", lang)),
             html.P(
                 t(
@@ -189,6 +193,27 @@ def _boundaries(by_dataset: dict[str, dict[str, int]], lang: Lang) -> html.Table
             t("quality.col.gap_ha", lang),
             t("quality.col.bad_edges", lang),
             t("quality.col.not_nested", lang),
+        ],
+        rows,
+    )
+
+
+def _samples(samples: Any, lang: Lang) -> html.Table:
+    rows = [
+        [
+            r.dataset,
+            r.reason,
+            Path(r.source_file).name,
+            t("quality.whole_file", lang) if r.source_row < 0 else fmt.fmt_int(r.source_row + 1),
+        ]
+        for r in samples.itertuples()
+    ]
+    return _table(
+        [
+            t("quality.dataset", lang),
+            t("quality.col.reason", lang),
+            t("quality.col.file", lang),
+            t("quality.col.row", lang),
         ],
         rows,
     )

@@ -109,7 +109,8 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     static = reuse.static_fingerprint(con, settings)
     todo = reuse.plan(con, settings, static)
     con.execute("CREATE OR REPLACE TABLE periods_to_compute (period_id VARCHAR)")
-    con.executemany("INSERT INTO periods_to_compute VALUES (?)", [[p] for p in todo.compute])
+    if todo.compute:  # empty when nothing changed: every period is copied
+        con.executemany("INSERT INTO periods_to_compute VALUES (?)", [[p] for p in todo.compute])
     con.execute("ALTER TABLE int_request_periods RENAME TO int_request_periods_all")
     con.execute(
         "CREATE OR REPLACE VIEW int_request_periods AS SELECT * FROM int_request_periods_all"
@@ -342,6 +343,13 @@ def _dimensions(
     con.execute(
         "CREATE TABLE wh.boundary_issues AS SELECT * FROM read_parquet(?)",
         [str(catalog.path(settings, "boundary_issues"))],
+    )
+    # Where each quarantined row came from and why; the raw values (which may hold
+    # personal data) stay in 02_staged/quarantine.parquet.
+    con.execute(
+        "CREATE TABLE wh.quarantine AS SELECT dataset, reason, source_file, source_row"
+        " FROM read_parquet(?) ORDER BY dataset, reason, source_file, source_row",
+        [str(catalog.path(settings, "quarantine"))],
     )
     meta = {
         "build_id": build_id,

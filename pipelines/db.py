@@ -49,6 +49,9 @@ MACROS = (
     "WHEN contains(fmt, '%z') "
     "THEN timezone('UTC', try_strptime(offset_text(x), fmt)::TIMESTAMPTZ) "
     "ELSE local_to_utc(try_strptime(x, fmt)::TIMESTAMP, tz, fixed) END",
+    "CREATE OR REPLACE MACRO utc_to_local(ts, tz, fixed) AS CASE "
+    "WHEN fixed IS NOT NULL THEN ts + to_minutes(fixed::BIGINT) "
+    "ELSE timezone(tz, timezone('UTC', ts)) END",
     "CREATE OR REPLACE MACRO dst_issue(ts, tz, fixed) AS CASE WHEN fixed IS NOT NULL THEN NULL "
     "WHEN timezone(tz, timezone(tz, ts)) <> ts THEN 'nonexistent' "
     "WHEN timezone(tz, timezone(tz, ts) - INTERVAL 1 HOUR) = ts THEN 'ambiguous' END",

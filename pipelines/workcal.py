@@ -108,6 +108,22 @@ class WorkCalendar:
             at = finish
 
 
+def fixed_offset_minutes(tz: str, start: dt.datetime, end: dt.datetime) -> int | None:
+    """The zone's UTC offset in minutes if it never changed between ``start`` and ``end``.
+
+    Sampled every six hours (no DST rule changes twice within that); ``None`` when the
+    offset changes, so local times are converted through the time-zone database.
+    """
+    zone = ZoneInfo(tz)
+    t, step = start, dt.timedelta(hours=6)
+    first = zone.utcoffset(start)
+    while t <= end + dt.timedelta(days=1):
+        if zone.utcoffset(t) != first:
+            return None
+        t += step
+    return int(first.total_seconds() // 60) if first is not None else None
+
+
 #: Country of a source's calendar from its time zone, when the spec names none.
 COUNTRY_OF_ZONE = {"Asia/Shanghai": "CN", "Asia/Chongqing": "CN", "Asia/Harbin": "CN"}
 

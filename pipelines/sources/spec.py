@@ -86,6 +86,8 @@ class SourceSpec:
     root: Path
     name: str
     timezone: str
+    #: ISO 3166 code of the working-day calendar (default: implied by the time zone).
+    country: str | None
     earliest_timestamp: str
     city_id: str
     city_name: str
@@ -425,6 +427,7 @@ def load_spec(file: Path) -> SourceSpec:
         root=root,
         name=str(_get(doc, "source.name")),
         timezone=_timezone(str(_get(doc, "source.timezone"))),
+        country=str(source["country"]) if "country" in source else None,
         earliest_timestamp=_iso_day(str(source.get("earliest_timestamp", "2000-01-01"))),
         city_id=str(_get(doc, "source.city_id")),
         city_name=str(_get(doc, "source.city_name")),

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipelines import catalog, db, h3index, reuse
+from pipelines import catalog, db, h3index, reuse, workcal
 from pipelines.levels import level_res, level_table, unit_lineage
 from pipelines.settings import Settings
 from pipelines.sources.spec import SourceSpec, load_spec
@@ -88,6 +88,19 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         .to_numpy()
     )
 
+    _work_calendar(con, spec)
+    db.run_model(
+        con,
+        "intermediate/int_request_due",
+        {
+            **params,
+            "tz": spec.timezone,
+            "utc_offset": workcal.fixed_offset_minutes(
+                spec.timezone, dt.datetime.fromisoformat(spec.earliest_timestamp), dt.datetime.now()
+            ),
+        },
+        materialize="int_request_due",
+    )
     db.run_model(con, "intermediate/int_request_lifecycle", materialize="int_request_lifecycle")
     db.run_model(con, "intermediate/int_requests", params, materialize="int_requests")
     max_created = con.execute("SELECT max(created_local) FROM int_requests").fetchall()[0][0]
@@ -156,6 +169,19 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         "periods_copied": todo.copy,
         "tables": counts,
     }
+
+
+def _work_calendar(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """The city's working-day table, from the first request's day to 400 days past the last."""
+    first, last = con.execute(
+        "SELECT min(created_local)::DATE, max(created_local)::DATE FROM stg_requests"
+    ).fetchall()[0]
+    if first is None:
+        raise ValueError("no accepted requests: nothing to aggregate")
+    calendar = workcal.calendar_for(spec.timezone, spec.country)
+    table = calendar.day_table(first - dt.timedelta(days=1), last + dt.timedelta(days=400))
+    con.register("work_calendar_frame", table)
+    con.execute("CREATE OR REPLACE TABLE work_calendar AS SELECT * FROM work_calendar_frame")
 
 
 #: Calendar months offered as periods (the newest months that have requests).

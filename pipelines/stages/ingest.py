@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from pipelines import catalog, db
+from pipelines import catalog, db, workcal
 from pipelines.settings import Settings
 from pipelines.sources import boundaries
 from pipelines.sources.spec import (
@@ -178,22 +178,6 @@ def _quarantine_malformed(
         result["malformed_share_alert"] = alerts
 
 
-def fixed_offset_minutes(tz: str, start: dt.datetime, end: dt.datetime) -> int | None:
-    """The zone's UTC offset in minutes if it never changed between ``start`` and ``end``.
-
-    Sampled every six hours (no DST rule changes twice within that); ``None`` when the
-    offset changes, so local times are converted through the time-zone database.
-    """
-    zone = ZoneInfo(tz)
-    t, step = start, dt.timedelta(hours=6)
-    first = zone.utcoffset(start)
-    while t <= end + dt.timedelta(days=1):
-        if zone.utcoffset(t) != first:
-            return None
-        t += step
-    return int(first.total_seconds() // 60) if first is not None else None
-
-
 def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     """Run the stage; returns the manifest (also written as ``ingest_manifest``)."""
     spec = load_spec(settings.source_spec)
@@ -229,7 +213,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     now_local = dt.datetime.now(ZoneInfo(spec.timezone)).replace(tzinfo=None, microsecond=0)
     params: dict[str, Any] = {
         "tz": spec.timezone,
-        "utc_offset": fixed_offset_minutes(
+        "utc_offset": workcal.fixed_offset_minutes(
             spec.timezone, dt.datetime.fromisoformat(spec.earliest_timestamp), now_local
         ),
         "now_local": now_local,

@@ -105,3 +105,55 @@ def test_a_city_gets_its_countrys_calendar_from_its_time_zone():
     with pytest.raises(ValueError, match="country"):
         calendar_for("Europe/Paris")
     assert calendar_for("Europe/Paris", "FR").country == "FR"
+
+
+@pytest.mark.parametrize(
+    ("calendar", "utc_offset"), [(CN, 480), (LA, None)], ids=["shanghai", "los_angeles"]
+)
+def test_the_sql_due_time_matches_the_python_working_time_arithmetic(calendar, utc_offset):
+    import random
+
+    import duckdb
+    import pandas as pd
+
+    from pipelines import db
+
+    rng = random.Random(7)
+    created = [
+        T("2025-12-20 00:00") + dt.timedelta(minutes=rng.randrange(0, 120 * 24 * 60))
+        for _ in range(300)
+    ]
+    created += [T("2026-02-13 10:00"), T("2026-03-06 18:00"), T("2026-03-08 02:30")]
+    limits = [rng.choice([2, 24, 48, 72, 120]) for _ in created]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for macro in db.MACROS:
+        con.execute(macro)
+    requests = pd.DataFrame(
+        {
+            "request_id": [str(i) for i in range(len(created))],
+            "created_local": created,
+            "event_type": [f"T{h}" for h in limits],
+        }
+    )
+    con.register("requests_frame", requests)
+    con.execute(
+        "CREATE TABLE stg_requests AS SELECT *, local_to_utc(created_local, $tz, $fixed) "
+        "AS created_utc FROM requests_frame",
+        {"tz": calendar.timezone, "fixed": utc_offset},
+    )
+    con.execute(
+        "CREATE TABLE stg_categories AS SELECT DISTINCT event_type AS code, "
+        "CAST(substr(event_type, 2) AS INTEGER) AS time_limit_hours FROM requests_frame"
+    )
+    con.register("calendar_frame", calendar.day_table(D("2025-12-01"), D("2026-08-01")))
+    con.execute("CREATE TABLE work_calendar AS SELECT * FROM calendar_frame")
+    sql = db.load_sql("intermediate/int_request_due")
+    got = dict(
+        con.execute(
+            f"SELECT request_id, due_at FROM ({sql})",
+            {"default_limit_hours": 120, "tz": calendar.timezone, "utc_offset": utc_offset},
+        ).fetchall()
+    )
+    for i, (start, hours) in enumerate(zip(created, limits, strict=True)):
+        assert got[str(i)] == calendar.add_working_hours(start, hours), (start, hours)

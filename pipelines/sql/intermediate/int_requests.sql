@@ -1,5 +1,6 @@
 -- One row per accepted request with place, category, lifecycle and time limit.
--- Inputs: stg_requests, int_request_geo, int_request_lifecycle, stg_categories. Params: $default_limit_hours.
+-- Inputs: stg_requests, int_request_geo, int_request_lifecycle, stg_categories,
+-- int_request_due. Params: $default_limit_hours.
 with requests as (
     select * from stg_requests
 ),
@@ -29,8 +30,12 @@ final as (
         coalesce(c.l4_zh, r.event_type, '未分类') as l4_zh,
         coalesce(c.l4_en, r.event_type, 'Unclassified') as l4_en,
         coalesce(c.time_limit_hours, $default_limit_hours) as time_limit_hours,
-        r.created_local
-        + to_hours(coalesce(c.time_limit_hours, $default_limit_hours)) as due_at,
+        -- the limit in working time (int_request_due); natural time only where the
+        -- calendar does not reach (it spans the data plus 400 days)
+        coalesce(
+            du.due_at,
+            r.created_local + to_hours(coalesce(c.time_limit_hours, $default_limit_hours))
+        ) as due_at,
         r.address,
         r.component_id,
         g.lng,
@@ -54,6 +59,7 @@ final as (
     left join geo as g on g.request_id = r.request_id
     left join lifecycle as lc on lc.request_id = r.request_id
     left join categories as c on c.code = r.event_type
+    left join int_request_due as du on du.request_id = r.request_id
 )
 
 select * from final

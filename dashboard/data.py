@@ -488,7 +488,7 @@ def _categories(b: Build, level: Level, unit_id: str, period_id: str, n: int) ->
 
 @lru_cache(maxsize=4)
 def _quality(b: Build) -> tuple[tuple[str, str, int], ...]:
-    rows = _rows(b, "SELECT dataset, item, count FROM quality ORDER BY dataset, item")
+    rows = _rows(b, "SELECT dataset, item, count FROM quality ORDER BY seq")
     return tuple((str(d), str(i), int(n)) for d, i, n in rows)
 
 

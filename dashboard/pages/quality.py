@@ -20,17 +20,6 @@ dash.register_page(__name__, path="/quality", name="Data quality", title="一网
 
 #: Inputs in pipeline order; anything else in the counters follows alphabetically.
 INPUTS = ("requests", "request_events", "categories", "components", "component_alarms")
-RULES = (
-    "interior",
-    "exact",
-    "overlap",
-    "snapped",
-    "outside",
-    "out_of_area",
-    "no_location",
-    "null_island",
-    "out_of_range",
-)
 BOUNDARY_ITEMS = (
     "rows_in",
     "accepted",
@@ -161,8 +150,18 @@ def _rules(
     for h in hierarchies:
         top = tops.get(h)
         head.append(t("hierarchy.by", lang, level=top.label(lang)) if top else h)
+    # the rules in the order the pipeline reports them (pipelines/geo.py GEO_STATUSES)
+    rules = (
+        [
+            item.removeprefix("rule:")
+            for item in by_dataset.get(f"{kind}_place:{hierarchies[0]}", {})
+            if item.startswith("rule:")
+        ]
+        if hierarchies
+        else []
+    )
     rows = []
-    for rule in RULES:
+    for rule in rules:
         cells: list[Any] = [rule, t(f"rule.{rule}", lang)]
         for h in hierarchies:
             n = by_dataset[f"{kind}_place:{h}"].get(f"rule:{rule}", 0)

@@ -427,4 +427,6 @@ def _quality_rows(ingest: dict[str, Any], geo: dict[str, Any]) -> pd.DataFrame:
                 rows.append(("geoindex", f"{kind}_place:{hierarchy}", f"rule:{status}", n))
     for lvl, n in ingest.get("coverage_invalid_edges", {}).items():
         rows.append(("ingest", f"boundary_{lvl}", "coverage_invalid_edges", n))
-    return pd.DataFrame(rows, columns=["stage", "dataset", "item", "count"])
+    frame = pd.DataFrame(rows, columns=["stage", "dataset", "item", "count"])
+    frame["seq"] = range(len(frame))  # the order the pipeline states them in (rules, reasons)
+    return frame

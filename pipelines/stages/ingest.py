@@ -146,6 +146,15 @@ MALFORMED_ALERT_SHARE = 0.01
 CENTROID_MIN_ADDRESSES = 10
 
 
+def _count_flags(
+    con: duckdb.DuckDBPyConnection, table: str, conditions: dict[str, str]
+) -> dict[str, int]:
+    """Rows of ``table`` meeting each condition (fixed SQL of this module), by flag name."""
+    counts = ", ".join(f"count(*) FILTER (WHERE {c})" for c in conditions.values())
+    row = con.execute(f"SELECT {counts} FROM {table}").fetchall()[0]
+    return dict(zip(conditions, (int(n) for n in row), strict=True))
+
+
 def _quarantine_malformed(
     con: duckdb.DuckDBPyConnection, dataset: str, views: list[str], result: dict[str, Any]
 ) -> None:
@@ -323,27 +332,18 @@ def _ingest_requests(
         " ) AS c USING (lng_src, lat_src)",
         [CENTROID_MIN_ADDRESSES],
     )
-    requests["flagged"] = dict(
-        zip(
-            (
-                "unknown_channel",
-                "active_content",
-                "unknown_event_type",
-                "dst_nonexistent",
-                "dst_ambiguous",
-                "centroid_fallback",
-            ),
-            con.execute(
-                "SELECT count(*) FILTER (WHERE flag_unknown_channel),"
-                " count(*) FILTER (WHERE flag_active_content),"
-                " count(*) FILTER (WHERE event_type IS NULL OR event_type NOT IN"
-                "  (SELECT code FROM stg_categories)),"
-                " count(*) FILTER (WHERE dst_issue = 'nonexistent'),"
-                " count(*) FILTER (WHERE dst_issue = 'ambiguous'),"
-                " count(*) FILTER (WHERE flag_centroid_fallback) FROM stg_requests"
-            ).fetchall()[0],
-            strict=True,
-        )
+    requests["flagged"] = _count_flags(
+        con,
+        "stg_requests",
+        {
+            "unknown_channel": "flag_unknown_channel",
+            "active_content": "flag_active_content",
+            "unknown_event_type": "event_type IS NULL OR event_type NOT IN "
+            "(SELECT code FROM stg_categories)",
+            "dst_nonexistent": "dst_issue = 'nonexistent'",
+            "dst_ambiguous": "dst_issue = 'ambiguous'",
+            "centroid_fallback": "flag_centroid_fallback",
+        },
     )
     manifest["inputs"]["requests"] = requests
     con.execute(
@@ -389,17 +389,15 @@ def _ingest_requests(
             params=events_params,
             work_dir=work_dir,
         )
-    result["flagged"] = dict(
-        zip(
-            ("time_order", "unknown_level", "dst_nonexistent", "dst_ambiguous"),
-            con.execute(
-                "SELECT count(*) FILTER (WHERE flag_time_order),"
-                " count(*) FILTER (WHERE flag_unknown_level),"
-                " count(*) FILTER (WHERE dst_issue = 'nonexistent'),"
-                " count(*) FILTER (WHERE dst_issue = 'ambiguous') FROM stg_request_events"
-            ).fetchall()[0],
-            strict=True,
-        )
+    result["flagged"] = _count_flags(
+        con,
+        "stg_request_events",
+        {
+            "time_order": "flag_time_order",
+            "unknown_level": "flag_unknown_level",
+            "dst_nonexistent": "dst_issue = 'nonexistent'",
+            "dst_ambiguous": "dst_issue = 'ambiguous'",
+        },
     )
     manifest["inputs"]["request_events"] = result
 

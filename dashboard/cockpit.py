@@ -125,13 +125,14 @@ def unknown_unit(level: str, unit_id: object, *, lang: Lang, period: str | None)
     )
 
 
-def no_warehouse(lang: Lang) -> html.Div:
+def no_warehouse(lang: Lang, component_id: str = ids.EMPTY) -> html.Div:
     """Return the empty state shown until a warehouse is published."""
     return components.empty_state(
         t("empty.no_warehouse.title", lang),
         t("empty.no_warehouse.body", lang),
         back_href=routes.with_query("/", lang=lang),
         back_text=t("empty.back", lang),
+        component_id=component_id,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from dashboard import components, data, fmt, ids, routes
+from dashboard import cockpit, data, fmt, ids, routes
 from dashboard.i18n import Lang, resolve_lang, t
 
 dash.register_page(__name__, path="/quality", name="Data quality", title="一网统管 · 数据质量")
@@ -43,13 +43,7 @@ def layout(**kwargs: Any) -> html.Div:
         meta = data.meta()
         samples = data.quarantine_sample()
     except data.WarehouseUnavailableError:
-        return components.empty_state(
-            t("empty.no_warehouse.title", lang),
-            t("empty.no_warehouse.body", lang),
-            back_href=routes.with_query("/", lang=lang),
-            back_text=t("empty.back", lang),
-            component_id=ids.QUALITY_TABLE,
-        )
+        return cockpit.no_warehouse(lang, component_id=ids.QUALITY_TABLE)
     return html.Div(
         [
             html.H1(t("quality.title", lang), className="yw-title"),

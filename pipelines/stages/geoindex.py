@@ -48,14 +48,15 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         rows = units.loc[units["level"] == leaf].sort_values("unit_id").reset_index(drop=True)
         ids = rows["unit_id"].to_numpy(dtype=object)
         geoms = np.asarray(rows.geometry.values, dtype=object)
+        key = geo.geometry_key(geoms, settings.point_res)
         layer = geo.Layer.build(
             geoms,
             settings.point_res,
             outline=city,
             snap_m=spec.snap_m,
-            crosswalk=_cached_crosswalk(settings, hierarchy, geoms, ids),
+            crosswalk=_cached_crosswalk(settings, hierarchy, key, ids),
         )
-        _save_crosswalk(settings, hierarchy, geoms, ids, layer.crosswalk)
+        _save_crosswalk(settings, hierarchy, key, ids, layer.crosswalk)
         layers[hierarchy] = (layer, ids)
         report["crosswalk_cells"][hierarchy] = len(layer.crosswalk.cells)
     # The city's extent, buffered by ~10 km (more than any datum offset), for axis-swap repair.
@@ -91,10 +92,9 @@ def _crosswalk_files(settings: Settings, hierarchy: str) -> tuple[Any, Any]:
 
 
 def _cached_crosswalk(
-    settings: Settings, hierarchy: str, geoms: np.ndarray, ids: np.ndarray
+    settings: Settings, hierarchy: str, key: str, ids: np.ndarray
 ) -> geo.Crosswalk | None:
     out, key_file = _crosswalk_files(settings, hierarchy)
-    key = geo.geometry_key(geoms, settings.point_res)
     if not (out.exists() and key_file.exists() and key_file.read_text() == key):
         return None
     table = pq.read_table(out)
@@ -106,10 +106,9 @@ def _cached_crosswalk(
 
 
 def _save_crosswalk(
-    settings: Settings, hierarchy: str, geoms: np.ndarray, ids: np.ndarray, xw: geo.Crosswalk
+    settings: Settings, hierarchy: str, key: str, ids: np.ndarray, xw: geo.Crosswalk
 ) -> None:
     out, key_file = _crosswalk_files(settings, hierarchy)
-    key = geo.geometry_key(geoms, settings.point_res)
     if key_file.exists() and key_file.read_text() == key:
         return
     out.parent.mkdir(parents=True, exist_ok=True)

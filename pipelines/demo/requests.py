@@ -43,6 +43,14 @@ PHRASES = (
 
 MINUTE = np.timedelta64(60, "s")
 
+# Lifecycle parameters (see ``_lifecycle``), calibrated to MISSION.md's P district figures.
+SHARE_SHORT_LIMIT = (1.7, 1.6)  # beta of handling time / time limit, limits < 120 h
+SHARE_LONG_LIMIT = (6.5, 1.2)  # the same for limits of 120 h and more
+LATE_SHARE = 0.05  # closed after the time limit
+NEVER_CLOSED_SHARE = 0.0002  # completion rate 99.98 %
+SLOW_ACCEPT_SHARE = 0.05  # accepted after the response limit
+SECOND_REOPEN_EXTRA = 0.06  # reopened again without a second 不满意 rating
+
 
 @dataclass
 class Requests:
@@ -358,29 +366,40 @@ def _request_table(
 def _lifecycle(
     rng, plan, table: pd.DataFrame, types: list[EventType], geo: Geography, grid: np.ndarray
 ) -> pd.DataFrame:
-    """Reported -> dispatched -> accepted -> closed -> rated (-> reopened -> closed -> rated)."""
+    """Reported -> dispatched -> accepted -> closed -> rated (-> reopened -> closed -> rated).
+
+    About 15 % of reopened requests go round a second time; events are in time order.
+    """
     m = len(table)
     created = pd.to_datetime(table["受理时间"]).to_numpy().astype("datetime64[s]")
     code_ix = {tp.code: i for i, tp in enumerate(types)}
     typ = table["事项编码"].map(code_ix).to_numpy()
     limit = np.array([tp.time_limit_hours for tp in types], dtype=float)[typ]
+    respond = np.array([tp.response_limit_hours for tp in types], dtype=float)[typ] * 3600
     # Handling time as a share of the category's time limit: short-limit matters close
     # early in their window, long ones near its end, 5 % run late and 0.02 % never close.
-    # Calibrated to MISSION.md: ~48 % closed within a day, ~71 % within three, 99.98 % ever.
-    share = np.where(limit >= 120, rng.beta(3.5, 1.2, m), rng.beta(1.45, 1.6, m))
-    late = rng.random(m) < 0.05
+    # Calibrated to MISSION.md on the last 12 months (the newest requests are still open):
+    # 50 % first closed within a day, 71 % within three, 99.98 % ever.
+    share = np.where(limit >= 120, rng.beta(*SHARE_LONG_LIMIT, m), rng.beta(*SHARE_SHORT_LIMIT, m))
+    late = rng.random(m) < LATE_SHARE
     share[late] = 1 + rng.exponential(0.8, int(late.sum()))
     hours = np.maximum(limit * share, 0.25)
-    hours[rng.random(m) < 0.0002] = np.nan
+    hours[rng.random(m) < NEVER_CLOSED_SHARE] = np.nan
     closes = ~np.isnan(hours)
     dur = np.where(closes, hours, 24 * 120) * 3600
-    dispatch = created + (dur * rng.uniform(0.02, 0.12, m)).clip(60, 4 * 3600).astype(
-        "timedelta64[s]"
-    )
-    accept_gap = (dur * rng.uniform(0.03, 0.2, m)).clip(60, 12 * 3600)
-    accept = dispatch + accept_gap.astype("timedelta64[s]")
+    # Acceptance (签收): 95 % within the response limit (natural hours; before the close when
+    # that comes sooner), the rest late. Dispatch (派单) comes between creation and acceptance.
+    slow = rng.random(m) < SLOW_ACCEPT_SHARE
+    wait = np.where(
+        slow,
+        respond * (1 + rng.exponential(0.5, m)),
+        np.minimum(respond * rng.beta(1.2, 2.5, m), 0.5 * dur),
+    ).clip(120, None)
+    accept = created + wait.astype("timedelta64[s]")
+    dispatch = created + (wait * rng.uniform(0.1, 0.6, m)).clip(60, None).astype("timedelta64[s]")
     closed = created + dur.astype("timedelta64[s]")
-    closed = np.maximum(closed, accept + np.timedelta64(60, "s"))
+    # A late acceptance delays the close: it needs some handling after it.
+    closed = np.maximum(closed, accept + rng.integers(600, 4 * 3600, m).astype("timedelta64[s]"))
     level = rng.choice(3, size=m, p=DISPATCH_SPLIT)
     dept_city = np.array([tp.department_zh for tp in types], dtype=object)[typ]
     units = {u.code: u for u in geo.units}
@@ -410,6 +429,16 @@ def _lifecycle(
     rated2 = reopen & (rng.random(m) < 0.8)
     rate2_ts = closed2 + rng.integers(1800, 24 * 3600, m).astype("timedelta64[s]")
     rating2 = np.where(rng.random(m) < 0.75, 0, np.where(rng.random(m) < 0.5, 1, 2))
+    # About 15 % of reopened requests come back once more: rated 不满意 again, or sent back
+    # (回退) without such a rating; they are closed a third time and maybe rated again.
+    reopen2 = reopen & ((rated2 & (rating2 == 2)) | (rng.random(m) < SECOND_REOPEN_EXTRA))
+    reopen2_ts = np.where(rated2, rate2_ts, closed2) + rng.integers(3600, 24 * 3600, m).astype(
+        "timedelta64[s]"
+    )
+    closed3 = reopen2_ts + rng.lognormal(np.log(36 * 3600), 0.6, m).astype("timedelta64[s]")
+    rated3 = reopen2 & (rng.random(m) < 0.8)
+    rate3_ts = closed3 + rng.integers(1800, 24 * 3600, m).astype("timedelta64[s]")
+    rating3 = np.where(rng.random(m) < 0.7, 0, np.where(rng.random(m) < 0.5, 1, 2))
 
     ids = table["工单编号"].to_numpy()
     lvl = np.array(LEVELS, dtype=object)[level]
@@ -422,7 +451,10 @@ def _lifecycle(
         (rated, rate_ts, "评价", None, None, rat[rating]),
         (reopen, reopen_ts, "重办", lvl, dept, None),
         (reopen, closed2, "办结", lvl, dept, None),
-        (rated2 & reopen, rate2_ts, "评价", None, None, rat[rating2]),
+        (rated2, rate2_ts, "评价", None, None, rat[rating2]),
+        (reopen2, reopen2_ts, "重办", lvl, dept, None),
+        (reopen2, closed3, "办结", lvl, dept, None),
+        (rated3, rate3_ts, "评价", None, None, rat[rating3]),
     ]
     frames = []
     for mask, ts, name, lv, dp, rt in blocks:

@@ -3,6 +3,8 @@
 Shaped after the P district list in MISSION.md (4 levels, 19 classes). Level 4 is a level-3
 matter in a setting (road, estate, public place), as real lists split them. Time limits are
 in hours, in the spirit of GB/T 30428 (manhole 3 h, drain 4 h, garbage 6 h, streetlight 8 h).
+Each type also has a response limit (签收 within it): a quarter of its time limit, at least
+1 h and at most 24 h, in whole hours (:func:`response_limit`).
 """
 
 from __future__ import annotations
@@ -249,7 +251,7 @@ SETTINGS_L4 = (("道路", "road"), ("小区", "estate"), ("公共场所", "publi
 
 
 class EventType(NamedTuple):
-    """One level-4 event type with its ancestors and time limit."""
+    """One level-4 event type with its ancestors, time limit and response limit."""
 
     code: str
     l1_zh: str
@@ -263,7 +265,13 @@ class EventType(NamedTuple):
     department_zh: str
     department_en: str
     time_limit_hours: int
+    response_limit_hours: int
     weight: float
+
+
+def response_limit(time_limit_hours: float) -> int:
+    """Response limit in whole (working) hours: ``min(max(limit / 4, 1), 24)``, half up."""
+    return int(min(max(time_limit_hours / 4, 1.0), 24.0) + 0.5)
 
 
 def event_types() -> list[EventType]:
@@ -290,6 +298,7 @@ def event_types() -> list[EventType]:
                             dept,
                             depte,
                             limit,
+                            response_limit(limit),
                             weight,
                         )
                     )

@@ -105,9 +105,12 @@ def test_lifecycle_is_calibrated_to_the_published_figures(warehouse):
         FROM mart_unit_kpi WHERE level = 'city' AND period_id = 'last365'
     """).fetchall()[0]
     one_day, three_days, district, street, community, completion = row
-    assert 0.43 < one_day < 0.56  # "nearly half closed within 1 day"
-    assert 0.66 < three_days < 0.77  # "71 % within 3 days"
-    assert district == pytest.approx(0.525, abs=0.02)
-    assert street == pytest.approx(0.391, abs=0.02)
-    assert community == pytest.approx(0.084, abs=0.01)
-    assert completion > 0.98  # open ones are the last days' requests
+    # MISSION.md: "nearly half" closed within 1 day, 71 % within 3, 99.98 % completion and
+    # the 2020 dispatch split; the generator lands within 0.5 points on 300 k+ requests, the
+    # test city's 20 k requests add about 0.35 points of sampling noise.
+    assert one_day == pytest.approx(0.50, abs=0.015)
+    assert three_days == pytest.approx(0.71, abs=0.015)
+    assert district == pytest.approx(0.525, abs=0.015)
+    assert street == pytest.approx(0.391, abs=0.015)
+    assert community == pytest.approx(0.084, abs=0.015)
+    assert completion >= 0.9998 - 0.015  # open ones are the last days' requests

@@ -49,6 +49,8 @@ _DATASETS = (
     # warehouse: what the dashboard and the notebook API read
     Dataset("warehouse_builds", "04_warehouse", "builds", "one DuckDB file per published build"),
     Dataset("warehouse_current", "04_warehouse", "CURRENT", "name of the build being served"),
+    # snapshots: published figures and rankings, frozen (outlive every build)
+    Dataset("snapshots", "05_snapshots", "", "<period>/<snapshot_id>/ kpi, ranking, meta"),
 )
 
 DATASETS: dict[str, Dataset] = {ds.name: ds for ds in _DATASETS}

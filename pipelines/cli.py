@@ -122,6 +122,36 @@ def la(
 
 
 @app.command()
+def snapshot(
+    period: Annotated[str, typer.Argument(help="Period id, e.g. m2026-10 (see dim_period)")],
+    data_dir: DataDir = None,
+    note: Annotated[str, typer.Option(help="Why it was published (shown with it)")] = "",
+) -> None:
+    """Freeze a period's metrics and rankings as published (docs/metrics.md, Snapshots)."""
+    from pipelines import snapshots
+
+    settings = _settings(data_dir)
+    try:
+        info = snapshots.publish(settings, period, note=note)
+    except snapshots.SnapshotError as exc:
+        typer.echo(f"cannot publish: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"published {info.snapshot_id} from build {info.build_id} at {info.path}")
+
+
+@app.command(name="snapshots")
+def list_snapshots(
+    data_dir: DataDir = None,
+    period: Annotated[str | None, typer.Option(help="Only this period")] = None,
+) -> None:
+    """List published snapshots, newest first."""
+    from pipelines import snapshots
+
+    for info in snapshots.list_snapshots(_settings(data_dir), period):
+        typer.echo(f"{info.snapshot_id}\tbuild {info.build_id}\t{info.note}")
+
+
+@app.command()
 def serve(
     data_dir: DataDir = None,
     host: Annotated[str | None, typer.Option(help="Listen address")] = None,

@@ -22,7 +22,13 @@ from pipelines import catalog, db
 from pipelines.settings import Settings
 
 #: Marts with one set of rows per period, copied for unchanged periods.
-PERIOD_MARTS = ("mart_unit_kpi", "mart_hex", "mart_unit_category", "mart_unit_event_type")
+PERIOD_MARTS = (
+    "mart_unit_kpi",
+    "mart_unit_breakdown",
+    "mart_hex",
+    "mart_unit_category",
+    "mart_unit_event_type",
+)
 STATIC_TABLES = ("units", "levels", "int_unit_lineage", "int_cell_population", "int_cell_place")
 
 

@@ -177,3 +177,8 @@ def _utc(local: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 def _local(utc: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return utc.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+
+
+def local_to_utc(local: dt.datetime, timezone: str) -> dt.datetime:
+    """Naive UTC instant of a naive local time in ``timezone`` (a repeated time: the earlier)."""
+    return _utc(local, ZoneInfo(timezone))

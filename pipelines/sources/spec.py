@@ -79,6 +79,47 @@ class LevelSpec:
 
 
 @dataclass(frozen=True)
+class SlaRules:
+    """How a city judges time limits, lamps, long-unresolved cases and rankings (``[sla]``).
+
+    Every field has a default, so a source without ``[sla]`` gets the rules documented in
+    docs/metrics.md.
+    """
+
+    #: Response limit (working hours) for categories that do not state one.
+    default_response_hours: float = 24.0
+    #: An open request turns yellow when this share of its limit has passed, red when overdue.
+    yellow_at: float = 0.8
+    #: Long-unresolved (久拖不决): still open after this many working days ...
+    long_open_working_days: float = 15.0
+    #: ... or reopened at least this many times.
+    long_reopens: int = 2
+    #: A request repeats one made at the same place about the same type within this window.
+    repeat_window_days: int = 30
+    #: Units with fewer requests than this are listed but not ranked.
+    rank_min_requests: int = 30
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> SlaRules:
+        """Read ``[sla]``; unknown keys and non-positive values are errors, not ignored."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise SpecError(f"[sla]: unknown keys {unknown}; known: {sorted(known)}")
+        values: dict[str, Any] = {}
+        for key, raw in doc.items():
+            kind = type(getattr(cls, key))
+            try:
+                value = kind(raw)
+            except (TypeError, ValueError):
+                raise SpecError(f"[sla] {key} = {raw!r} is not a number") from None
+            if value <= 0 or (key == "yellow_at" and value >= 1):
+                raise SpecError(f"[sla] {key} = {raw!r} is out of range")
+            values[key] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """A whole source: the city, its boundaries and its tables."""
 
@@ -103,6 +144,7 @@ class SourceSpec:
     events: TableSpec | None
     components: tuple[TableSpec, ...]
     alarms: TableSpec | None
+    sla: SlaRules = SlaRules()
 
     @property
     def hierarchies(self) -> dict[str, tuple[LevelSpec, ...]]:
@@ -449,4 +491,5 @@ def load_spec(file: Path) -> SourceSpec:
         ),
         components=_components(doc),
         alarms=_table(doc, "alarms", ALARM_COLUMNS) if "alarms" in doc else None,
+        sla=SlaRules.from_doc(dict(doc.get("sla", {}))),
     )

@@ -10,6 +10,7 @@ Outputs: a new warehouse build (DuckDB file, not yet served; ``publish`` serves 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 DEFAULT_LIMIT_HOURS = 120  # unknown categories get five days
 MIN_REQUESTS = {"unit": 5, "hex": 3}  # below this a worry index is "insufficient data"
 POPULATION_FLOOR = {"unit": 1000, "hex": 200}  # residents, so tiny denominators do not explode
+#: Category and department breakdowns stop at this depth (city 0, district 1, street 2):
+#: a community's handful of requests per category gives rates that mean nothing.
+BREAKDOWN_MAX_DEPTH = 2
 #: Outline simplification (degrees) by depth below the city: coarse levels are drawn small.
 SIMPLIFY_DEG = (2e-4, 2e-4, 1e-4, 5e-5, 2e-5)
 
@@ -71,6 +75,9 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         "primary_hierarchy": spec.primary_hierarchy,
         "city_peer_level": spec.hierarchies[spec.primary_hierarchy][0].name,
         "res_city": resolutions["city"],
+        "default_response_hours": spec.sla.default_response_hours,
+        "repeat_window_days": spec.sla.repeat_window_days,
+        "breakdown_max_depth": BREAKDOWN_MAX_DEPTH,
     }
     db.run_model(con, "intermediate/int_unit_population", params, materialize="unit_population")
     con.register("units_frame", pd.DataFrame(units.drop(columns="geometry")))
@@ -143,6 +150,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     for model in ("mart_unit_daily", "mart_unit_category", "mart_unit_event_type"):
         db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
     reuse.copy_periods(con, todo)
+    _request_facts(con, spec, as_of)
     _hex_shapes(con)
     _dimensions(con, units, periods, spec, settings, as_of, build_id, fingerprint)
     con.execute("CREATE TABLE wh.period_fingerprint AS SELECT * FROM period_fingerprint")
@@ -169,6 +177,32 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         "periods_copied": todo.copy,
         "tables": counts,
     }
+
+
+def _request_facts(con: duckdb.DuckDBPyConnection, spec: SourceSpec, as_of: dt.datetime) -> None:
+    """Request-level rows at the as-of time (SLA lamps, escalation) and where they lie."""
+    as_of_utc = workcal.local_to_utc(as_of, spec.timezone)
+    db.run_model(
+        con,
+        "marts/fact_request",
+        {
+            "as_of_local": as_of,
+            "as_of_utc": as_of_utc,
+            "yellow_at": spec.sla.yellow_at,
+            "long_open_hours": spec.sla.long_open_working_days * 24.0,
+            "long_reopens": spec.sla.long_reopens,
+        },
+        materialize="wh.fact_request",
+    )
+    con.execute(
+        "CREATE TABLE wh.fact_request_place AS SELECT request_id, hierarchy, leaf_id"
+        " FROM int_request_place WHERE request_id IN (SELECT request_id FROM int_requests)"
+        " ORDER BY hierarchy, leaf_id, request_id"
+    )
+    con.execute(
+        "CREATE TABLE wh.dim_unit_lineage AS SELECT * FROM int_unit_lineage"
+        " ORDER BY hierarchy, unit_id, leaf_id"
+    )
 
 
 def _work_calendar(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
@@ -273,7 +307,9 @@ def make_periods(
 
 
 def _unit_marts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
-    db.run_model(con, "marts/unit_kpi_base", params, materialize="unit_kpi_base")
+    db.run_model(con, "marts/kpi_counts", params, materialize="kpi_counts")
+    db.run_model(con, "marts/kpi_rates", materialize="kpi_rates")
+    db.run_model(con, "marts/mart_unit_breakdown", params, materialize="wh.mart_unit_breakdown")
     db.run_model(con, "marts/unit_worry_input", params, materialize="worry_input")
     db.run_model(con, "marts/worry_scored", _worry_params(params, "unit"), materialize="kpi_scored")
     db.run_model(con, "marts/mart_unit_kpi", materialize="wh.mart_unit_kpi")
@@ -388,6 +424,7 @@ def _dimensions(
         "point_res": str(settings.point_res),
         "map_res": json.dumps(level_res(settings, spec)),
         "primary_hierarchy": spec.primary_hierarchy,
+        "sla_rules": json.dumps(dataclasses.asdict(spec.sla)),
     }
     con.register("meta_frame", pd.DataFrame(list(meta.items()), columns=["key", "value"]))
     con.execute("CREATE TABLE wh.meta AS SELECT * FROM meta_frame")

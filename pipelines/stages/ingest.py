@@ -262,6 +262,7 @@ def _ingest_categories(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict
         "department_zh",
         "department_en",
         "time_limit_hours",
+        "response_limit_hours",
     )
     if spec.categories_file is None:
         cats = pd.DataFrame(columns=list(wanted))
@@ -289,13 +290,17 @@ def _ingest_categories(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict
             cats[f"{col}_zh"] = (
                 cats[f"{col}_en"].map(spec.category_names_zh).fillna(cats[f"{col}_zh"])
             )
-    cats["time_limit_hours"] = pd.to_numeric(cats["time_limit_hours"], errors="coerce")
+    for col in ("time_limit_hours", "response_limit_hours"):
+        cats[col] = pd.to_numeric(cats[col], errors="coerce")
     if spec.default_time_limit_hours is not None:
         cats["time_limit_hours"] = cats["time_limit_hours"].fillna(spec.default_time_limit_hours)
+    # Missing response limits stay NULL here; the SLA rules' default applies downstream.
     con.register("categories_raw", cats)
     con.execute(
-        "CREATE OR REPLACE TABLE stg_categories AS SELECT * EXCLUDE (time_limit_hours),"
-        " CAST(time_limit_hours AS INTEGER) AS time_limit_hours FROM categories_raw"
+        "CREATE OR REPLACE TABLE stg_categories AS"
+        " SELECT * EXCLUDE (time_limit_hours, response_limit_hours),"
+        " CAST(time_limit_hours AS INTEGER) AS time_limit_hours,"
+        " CAST(response_limit_hours AS DOUBLE) AS response_limit_hours FROM categories_raw"
     )
     return {"rows_in": len(cats), "accepted": len(cats), "quarantined": {}}
 

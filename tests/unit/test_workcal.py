@@ -144,16 +144,26 @@ def test_the_sql_due_time_matches_the_python_working_time_arithmetic(calendar, u
     )
     con.execute(
         "CREATE TABLE stg_categories AS SELECT DISTINCT event_type AS code, "
-        "CAST(substr(event_type, 2) AS INTEGER) AS time_limit_hours FROM requests_frame"
+        "CAST(substr(event_type, 2) AS INTEGER) AS time_limit_hours, "
+        "CAST(substr(event_type, 2) AS INTEGER) / 4.0 AS response_limit_hours "
+        "FROM requests_frame"
     )
     con.register("calendar_frame", calendar.day_table(D("2025-12-01"), D("2026-08-01")))
     con.execute("CREATE TABLE work_calendar AS SELECT * FROM calendar_frame")
     sql = db.load_sql("intermediate/int_request_due")
-    got = dict(
-        con.execute(
-            f"SELECT request_id, due_at FROM ({sql})",
-            {"default_limit_hours": 120, "tz": calendar.timezone, "utc_offset": utc_offset},
+    params = {
+        "default_limit_hours": 120,
+        "default_response_hours": 24,
+        "tz": calendar.timezone,
+        "utc_offset": utc_offset,
+    }
+    got = {
+        r[0]: r[1:]
+        for r in con.execute(
+            f"SELECT request_id, due_at, response_due_at FROM ({sql})", params
         ).fetchall()
-    )
+    }
     for i, (start, hours) in enumerate(zip(created, limits, strict=True)):
-        assert got[str(i)] == calendar.add_working_hours(start, hours), (start, hours)
+        due, response_due = got[str(i)]
+        assert due == calendar.add_working_hours(start, hours), (start, hours)
+        assert response_due == calendar.add_working_hours(start, hours / 4), (start, hours)

@@ -4,6 +4,12 @@ with requests as (
     select * from int_requests
 ),
 
+source_has as (
+    -- a source without acceptance events (LA's extracts) has no response figures at all,
+    -- rather than a response rate of zero
+    select count(accepted_at) > 0 as acceptances from int_requests
+),
+
 periods as (
     select * from dim_period
 ),
@@ -12,8 +18,10 @@ joined as (
     select
         p.period_id,
         least(p.end_local, p.as_of) as period_end,
-        r.*
+        r.*,
+        h.acceptances
     from requests as r
+    cross join source_has as h
     inner join periods as p
         on r.created_local >= p.start_local and r.created_local < p.end_local
 ),
@@ -34,7 +42,18 @@ final as (
             and first_closed_at < period_end, false) as closed_3d,
         coalesce(first_closed_at > due_at, false)
         or (coalesce(first_closed_at >= period_end, true) and due_at < period_end)
-            as is_overdue
+            as is_overdue,
+        -- on time: first closed within the limit; decided once closed or past due
+        coalesce(first_closed_at <= due_at and first_closed_at < period_end, false)
+            as closed_on_time,
+        coalesce(first_closed_at < period_end, false) or due_at < period_end as due_decided,
+        acceptances and coalesce(accepted_at < period_end, false) as responded,
+        acceptances and coalesce(
+            accepted_at <= response_due_at and accepted_at < period_end, false
+        ) as responded_in_time,
+        acceptances and (coalesce(accepted_at < period_end, false)
+            or response_due_at < period_end) as response_decided,
+        case when first_closed_at < period_end then handling_hours end as handled_hours
     from joined
 )
 

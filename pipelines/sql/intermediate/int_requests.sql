@@ -1,6 +1,7 @@
--- One row per accepted request with place, category, lifecycle and time limit.
+-- One row per accepted request with place, category, lifecycle, time limits and whether it
+-- repeats an earlier request (same type, same place, within the repeat window).
 -- Inputs: stg_requests, int_request_geo, int_request_lifecycle, stg_categories,
--- int_request_due. Params: $default_limit_hours.
+-- int_request_due. Params: $default_limit_hours, $repeat_window_days.
 with requests as (
     select * from stg_requests
 ),
@@ -17,7 +18,7 @@ categories as (
     select * from stg_categories
 ),
 
-final as (
+joined as (
     select
         r.request_id,
         r.created_local,
@@ -30,6 +31,9 @@ final as (
         coalesce(c.l4_zh, r.event_type, '未分类') as l4_zh,
         coalesce(c.l4_en, r.event_type, 'Unclassified') as l4_en,
         coalesce(c.time_limit_hours, $default_limit_hours) as time_limit_hours,
+        du.response_limit_hours,
+        du.response_due_at,
+        du.working_start,
         -- the limit in working time (int_request_due); natural time only where the
         -- calendar does not reach (it spans the data plus 400 days)
         coalesce(
@@ -54,12 +58,31 @@ final as (
         end as closed_at,
         lc.last_reopened_at,
         coalesce(lc.reopen_count, 0) as reopen_count,
-        lc.rating
+        lc.rating,
+        date_diff('second', r.created_local, lc.first_closed_at) / 3600.0 as handling_hours,
+        -- where "the same place" is decided: the address as written (spaces and case
+        -- folded), else the point's fine cell; no place, no repeat
+        coalesce(
+            nullif(lower(regexp_replace(trim(r.address), '\s+', ' ', 'g')), ''),
+            g.cell::VARCHAR
+        ) as place_key
     from requests as r
     left join geo as g on g.request_id = r.request_id
     left join lifecycle as lc on lc.request_id = r.request_id
     left join categories as c on c.code = r.event_type
     left join int_request_due as du on du.request_id = r.request_id
+),
+
+final as (
+    select
+        * exclude (place_key),
+        place_key is not null and coalesce(
+            lag(created_local) over (
+                partition by event_type, place_key order by created_local, request_id
+            ) >= created_local - to_days($repeat_window_days::INTEGER),
+            false
+        ) as is_repeat
+    from joined
 )
 
 select * from final

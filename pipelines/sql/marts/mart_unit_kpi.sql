@@ -1,37 +1,6 @@
 -- KPI strip and ranking rows: counts, rates and worry per level, unit and period
--- (docs/metrics.md). Inputs: kpi_scored.
+-- (docs/metrics.md). Inputs: kpi_scored (kpi_rates of dim 'all' with residents and worry).
 select
-    level,
-    unit_id,
-    parent_id,
-    period_id,
-    requests,
-    closed,
-    open,
-    overdue,
-    overdue_open,
-    closed_1d,
-    closed_3d,
-    rated,
-    satisfied,
-    dissatisfied,
-    dispatched,
-    dispatched_district,
-    dispatched_street,
-    dispatched_community,
-    reopened,
-    population,
-    period_days,
-    closed / nullif(requests, 0)::double as completion_rate,
-    closed_1d / nullif(requests, 0)::double as closed_1d_share,
-    closed_3d / nullif(requests, 0)::double as closed_3d_share,
-    satisfied / nullif(rated, 0)::double as satisfaction_rate,
-    dispatched_district / nullif(dispatched, 0)::double as dispatch_district_share,
-    dispatched_street / nullif(dispatched, 0)::double as dispatch_street_share,
-    dispatched_community / nullif(dispatched, 0)::double as dispatch_community_share,
-    requests_per_10k_30d,
-    backlog_share,
-    dissatisfied_share,
-    worry_index
+    * exclude (dim, key, key_en, res)
 from kpi_scored
 order by level, parent_id, period_id, unit_id

@@ -1,0 +1,385 @@
+"""The notebook API: the dashboard's figures as DataFrames and GeoDataFrames.
+
+>>> from pipelines import api
+>>> api.metrics("street", "last30", ["completion_rate", "on_time_rate"])   # doctest: +SKIP
+>>> api.units("district").explore()                                         # doctest: +SKIP
+
+Everything is read from the published warehouse build (``04_warehouse/CURRENT``) through
+the same query functions the dashboard uses (``pipelines/queries.py``), so a number here
+equals the number on the cockpit for the same unit, period and filter. Geometry is WGS-84
+(EPSG:4326). The data folder is ``YIWANG_DATA_DIR`` (or the project's ``data/``); call
+:func:`connect` to point elsewhere. A newly published build is picked up on the next call.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from pipelines import catalog, queries, snapshots
+from pipelines import metrics as registry
+from pipelines.settings import Settings
+
+__all__ = [
+    "cells",
+    "connect",
+    "levels",
+    "metric_info",
+    "metrics",
+    "periods",
+    "ranking",
+    "requests",
+    "sla",
+    "snapshots_of",
+    "units",
+]
+
+CRS = "EPSG:4326"
+_lock = threading.Lock()
+_state: dict[str, Any] = {"settings": None, "build": None, "con": None}
+
+
+def connect(data_dir: str | Path | None = None) -> str:
+    """Read from ``data_dir`` (default: settings); returns the build being read."""
+    settings = Settings.from_env(data_dir=Path(data_dir)) if data_dir else Settings.from_env()
+    with _lock:
+        _close()
+        _state["settings"] = settings
+    _con()
+    return str(_state["build"])
+
+
+def _settings() -> Settings:
+    if _state["settings"] is None:
+        _state["settings"] = Settings.from_env()
+    settings: Settings = _state["settings"]
+    return settings
+
+
+def _close() -> None:
+    if _state["con"] is not None:
+        _state["con"].close()
+    _state["con"] = _state["build"] = None
+
+
+def _con() -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the build named in CURRENT (reopened when it changes)."""
+    settings = _settings()
+    current = catalog.path(settings, "warehouse_current")
+    try:
+        name = current.read_text(encoding="utf-8").strip()
+    except OSError:
+        raise RuntimeError(
+            f"no published warehouse under {settings.data_dir}: run `yiwang build` (or "
+            "api.connect(data_dir=...))"
+        ) from None
+    with _lock:
+        if _state["build"] != name or _state["con"] is None:
+            _close()
+            path = catalog.path(settings, "warehouse_builds") / f"{name}.duckdb"
+            con = duckdb.connect(str(path), read_only=True)
+            con.execute("SET enable_external_access = false")
+            _state["con"], _state["build"] = con, name
+        con_: duckdb.DuckDBPyConnection = _state["con"]
+        return con_
+
+
+def _frame(sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    cur = _con().cursor()
+    try:
+        return cur.execute(sql, params or {}).df()
+    finally:
+        cur.close()
+
+
+def levels() -> pd.DataFrame:
+    """The levels of every hierarchy (city first), with labels and heatmap resolution."""
+    return _frame("SELECT * FROM dim_level ORDER BY sort_order")
+
+
+def periods() -> pd.DataFrame:
+    """The selectable periods (rolling windows and calendar months)."""
+    return _frame("SELECT * FROM dim_period ORDER BY sort_order")
+
+
+def metric_info() -> pd.DataFrame:
+    """The metric registry: names, unit, definition, numerator and denominator."""
+    return pd.DataFrame([vars(m) for m in registry.registry().values()])
+
+
+def _check_level(level: str) -> None:
+    known = set(levels()["level"])
+    if level not in known:
+        raise ValueError(f"unknown level {level!r}; known: {sorted(known)}")
+
+
+def units(level: str, *, parent_id: str | None = None) -> gpd.GeoDataFrame:
+    """The units of ``level`` with names, parent, population and outline (as drawn)."""
+    _check_level(level)
+    frame = _frame(
+        """
+        SELECT u.*, s.geojson FROM dim_unit AS u
+        JOIN unit_shape AS s USING (unit_id)
+        WHERE u.level = $level AND ($parent_id::VARCHAR IS NULL OR u.parent_id = $parent_id)
+        ORDER BY u.unit_id
+        """,
+        {"level": level, "parent_id": parent_id},
+    )
+    geometry = shapely.from_geojson(frame.pop("geojson").to_numpy())
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS)
+
+
+def metrics(
+    level: str,
+    period: str = "last30",
+    metrics: Sequence[str] | None = None,
+    *,
+    parent_id: str | None = None,
+    unit_id: str | None = None,
+    category: str | None = None,
+    department: str | None = None,
+    include_unassigned: bool = False,
+) -> pd.DataFrame:
+    """Metrics of the units of ``level`` in ``period``: one row per unit.
+
+    Parameters
+    ----------
+    level, period
+        A level (``levels()``) and a period id (``periods()``).
+    metrics
+        Registry ids (``metric_info()``); all of them when omitted. The counts behind
+        them (requests, closed, rated, ...) are always included.
+    parent_id, unit_id
+        Only the children of one unit, or one unit.
+    category, department
+        One top-level category or one handling department (for units down to the
+        breakdown depth; see docs/metrics.md): then one row per unit for that slice.
+    include_unassigned
+        Keep the ``__unassigned__`` bucket.
+    """
+    _check_level(level)
+    wanted = list(metrics) if metrics is not None else list(registry.registry())
+    for m in wanted:
+        registry.metric(m)  # unknown ids fail with the list of known ones
+    con = _con()
+    if category is not None and department is not None:
+        raise ValueError("give category or department, not both")
+    if category is not None or department is not None:
+        dim, key = ("category", category) if category is not None else ("department", department)
+        frame = _breakdown(level, period, dim, str(key), parent_id, unit_id)
+    else:
+        frame = queries.unit_metrics(
+            con,
+            level,
+            period,
+            parent_id=parent_id,
+            unit_id=unit_id,
+            include_unassigned=include_unassigned,
+        )
+    counts = [c for c in _COUNT_COLUMNS if c in frame.columns]
+    keep = ["unit_id", "name_zh", "name_en", "level", "parent_id", "period_id"]
+    cols = [c for c in keep if c in frame.columns]
+    cols += [c for c in counts if c not in cols]
+    cols += [m for m in wanted if m in frame.columns and m not in cols]
+    return frame[cols].reset_index(drop=True)
+
+
+_COUNT_COLUMNS = (
+    "requests",
+    "closed",
+    "open",
+    "overdue",
+    "due_decided",
+    "closed_on_time",
+    "response_decided",
+    "responded_in_time",
+    "resolved",
+    "handled",
+    "rated",
+    "satisfied",
+    "dispatched",
+    "reopened",
+    "reopened_twice",
+    "repeats",
+    "population",
+)
+
+
+def _breakdown(
+    level: str,
+    period: str,
+    dim: str,
+    key: str,
+    parent_id: str | None,
+    unit_id: str | None,
+) -> pd.DataFrame:
+    frame = _frame(
+        """
+        SELECT coalesce(u.name_zh, b.unit_id) AS name_zh,
+               coalesce(u.name_en, u.name_zh, b.unit_id) AS name_en, b.*
+        FROM mart_unit_breakdown AS b LEFT JOIN dim_unit AS u USING (unit_id)
+        WHERE b.level = $level AND b.period_id = $period AND b.dim = $dim
+          AND (b.key = $key OR b.key_en = $key)
+          AND ($parent_id::VARCHAR IS NULL OR b.parent_id = $parent_id)
+          AND ($unit_id::VARCHAR IS NULL OR b.unit_id = $unit_id)
+          AND b.unit_id <> '__unassigned__'
+        ORDER BY b.unit_id
+        """,
+        {
+            "level": level,
+            "period": period,
+            "dim": dim,
+            "key": key,
+            "parent_id": parent_id,
+            "unit_id": unit_id,
+        },
+    )
+    return frame
+
+
+def cells(
+    level_or_res: str | int,
+    period: str = "last30",
+    measure: str = "worry_index",
+    *,
+    unit_id: str | None = None,
+    hierarchy: str | None = None,
+) -> gpd.GeoDataFrame:
+    """H3 heatmap cells of a level (or of the level drawn at resolution ``level_or_res``).
+
+    Parameters
+    ----------
+    level_or_res
+        A level name, or an H3 resolution one of the levels is drawn at.
+    measure
+        ``requests``, ``open``, ``overdue``, ``requests_per_10k_30d``, ``backlog_share``,
+        ``dissatisfied_share`` or ``worry_index``; every column is returned, ``value`` is
+        this one.
+    unit_id
+        Only the cells of one unit of that level (default: all its units).
+    hierarchy
+        For the city level: which hierarchy's split (default: the primary).
+    """
+    lv = levels()
+    if isinstance(level_or_res, int):
+        match = lv.loc[lv["res"] == level_or_res, "level"]
+        if match.empty:
+            raise ValueError(
+                f"no level is drawn at res {level_or_res}; levels and res: "
+                f"{dict(zip(lv['level'], lv['res'], strict=True))}"
+            )
+        level = str(match.iloc[0])
+    else:
+        level = level_or_res
+        _check_level(level)
+    if measure not in _CELL_MEASURES:
+        raise ValueError(f"measure must be one of {_CELL_MEASURES}, got {measure!r}")
+    meta = dict(_frame("SELECT key, value FROM meta").itertuples(index=False, name=None))
+    chosen = hierarchy or (meta.get("primary_hierarchy") if level == "city" else None)
+    frame = _frame(
+        """
+        SELECT m.*, s.cell_id, s.ring
+        FROM mart_hex AS m JOIN hex_shape AS s ON s.res = m.res AND s.cell = m.cell
+        WHERE m.level = $level AND m.period_id = $period
+          AND ($unit_id::VARCHAR IS NULL OR m.unit_id = $unit_id)
+          AND ($hierarchy::VARCHAR IS NULL OR m.hierarchy = $hierarchy)
+        ORDER BY m.unit_id, m.cell
+        """,
+        {"level": level, "period": period, "unit_id": unit_id, "hierarchy": chosen},
+    )
+    rings = [shapely.Polygon(json.loads(r)) for r in frame.pop("ring")]
+    frame["value"] = frame[measure]
+    return gpd.GeoDataFrame(frame, geometry=rings, crs=CRS)
+
+
+_CELL_MEASURES = (
+    "requests",
+    "open",
+    "overdue",
+    "requests_per_10k_30d",
+    "backlog_share",
+    "dissatisfied_share",
+    "worry_index",
+)
+
+
+def requests(**filters: Any) -> pd.DataFrame:
+    """Request rows as they stand at the as-of time, filtered.
+
+    Filters (all optional): ``level`` and ``unit_id`` (requests placed in that unit),
+    ``period`` (created in it), ``category`` (top-level class or type code),
+    ``department``, ``open_only``, ``lamp`` (green/yellow/red), ``long_unresolved_only``,
+    ``min_escalation``, ``limit`` (default 100,000 rows). Coordinates are WGS-84 ``lng``
+    and ``lat``.
+    """
+    allowed = {
+        "level",
+        "unit_id",
+        "period",
+        "category",
+        "department",
+        "open_only",
+        "lamp",
+        "long_unresolved_only",
+        "min_escalation",
+        "limit",
+    }
+    unknown = sorted(set(filters) - allowed)
+    if unknown:
+        raise TypeError(f"unknown filters {unknown}; allowed: {sorted(allowed)}")
+    args = dict(filters)
+    if "period" in args:
+        args["period_id"] = args.pop("period")
+    return queries.requests(_con(), **args)
+
+
+def sla(level: str = "city", unit_id: str | None = None) -> dict[str, int]:
+    """Open requests of a unit now: counts per traffic light and escalation level."""
+    _check_level(level)
+    return queries.sla_summary(_con(), level, unit_id)
+
+
+def ranking(
+    level: str,
+    period: str,
+    metric: str,
+    *,
+    parent_id: str | None = None,
+    snapshot: str | None = None,
+) -> pd.DataFrame:
+    """Units of ``level`` ranked on ``metric`` (minimum sample, Wilson interval, ties).
+
+    With ``snapshot`` (an id from :func:`snapshots_of`), the ranking exactly as it was
+    published, whatever has arrived since.
+    """
+    m = registry.metric(metric)
+    if snapshot is not None:
+        _, _, frozen = snapshots.load(_settings(), snapshot)
+        out = frozen.loc[(frozen["level"] == level) & (frozen["metric"] == m.id)]
+        if parent_id is not None:
+            kids = set(units(level, parent_id=parent_id)["unit_id"])
+            out = out.loc[out["unit_id"].isin(kids)]
+        return out.reset_index(drop=True)
+    frame = queries.unit_metrics(_con(), level, period, parent_id=parent_id)
+    rules = json.loads(
+        dict(_frame("SELECT key, value FROM meta").itertuples(index=False, name=None)).get(
+            "sla_rules", "{}"
+        )
+    )
+    ranked = registry.rank_units(frame, m.id, int(rules.get("rank_min_requests", 30)))
+    names = frame.set_index("unit_id")[["name_zh", "name_en"]]
+    return ranked.join(names, on="unit_id")
+
+
+def snapshots_of(period: str | None = None) -> pd.DataFrame:
+    """Published snapshots (newest first), optionally of one period."""
+    rows = [vars(s) for s in snapshots.list_snapshots(_settings(), period)]
+    return pd.DataFrame(rows)

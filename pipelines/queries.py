@@ -1,0 +1,126 @@
+"""Read-side queries over a warehouse build, shared by the dashboard and the notebook API.
+
+Both ``dashboard.data`` (cached, per request) and ``pipelines.api`` (notebooks) call these
+functions on their own read-only connection, so a figure on a cockpit and the same figure
+in a notebook come from one SQL text (the ``queries`` models) and cannot drift apart.
+Every value is a bound parameter; nothing is formatted into SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipelines import db
+
+CITY = "city"
+UNASSIGNED = "__unassigned__"
+BREAKDOWN_DIMS = ("category", "department")
+LAMPS = ("green", "yellow", "red")
+#: The most request rows one call returns unless asked for more (a screen lists far fewer).
+DEFAULT_ROW_LIMIT = 100_000
+
+
+def _run(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pd.DataFrame:
+    cur = con.cursor()
+    try:
+        return cur.execute(db.load_sql(f"queries/{query}"), params).df()
+    finally:
+        cur.close()
+
+
+def unit_metrics(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    period_id: str,
+    *,
+    parent_id: str | None = None,
+    unit_id: str | None = None,
+    include_unassigned: bool = False,
+) -> pd.DataFrame:
+    """Every ``mart_unit_kpi`` column of the units of ``level`` in ``period_id``, with names.
+
+    Parameters
+    ----------
+    con
+        A connection to a warehouse build.
+    level, period_id
+        Which units and which period (``dim_level``, ``dim_period``).
+    parent_id, unit_id
+        Optional filters: the children of one unit, or one unit.
+    include_unassigned
+        Keep the level's ``__unassigned__`` bucket (requests placed in no unit).
+    """
+    return _run(
+        con,
+        "unit_metrics",
+        {
+            "level": level,
+            "period_id": period_id,
+            "parent_id": parent_id,
+            "unit_id": unit_id,
+            "include_unassigned": include_unassigned,
+        },
+    )
+
+
+def unit_breakdown(
+    con: duckdb.DuckDBPyConnection, level: str, unit_id: str, period_id: str, dim: str
+) -> pd.DataFrame:
+    """One unit's metrics split by ``dim`` (``category`` or ``department``)."""
+    if dim not in BREAKDOWN_DIMS:
+        raise ValueError(f"dim must be one of {BREAKDOWN_DIMS}, got {dim!r}")
+    return _run(
+        con,
+        "unit_breakdown",
+        {"level": level, "unit_id": unit_id, "period_id": period_id, "dim": dim},
+    )
+
+
+def requests(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    level: str | None = None,
+    unit_id: str | None = None,
+    period_id: str | None = None,
+    category: str | None = None,
+    department: str | None = None,
+    open_only: bool = False,
+    lamp: str | None = None,
+    long_unresolved_only: bool = False,
+    min_escalation: int = 0,
+    limit: int = DEFAULT_ROW_LIMIT,
+) -> pd.DataFrame:
+    """Request rows (``fact_request``) matching every given filter, most urgent first.
+
+    ``unit_id`` of the city (or ``level == "city"``) means no place filter. ``lamp`` is
+    one of ``green``, ``yellow``, ``red``; ``category`` matches a top-level class (Chinese
+    or English) or an event-type code.
+    """
+    if lamp is not None and lamp not in LAMPS:
+        raise ValueError(f"lamp must be one of {LAMPS}, got {lamp!r}")
+    if limit < 0:
+        raise ValueError("limit must be >= 0")
+    return _run(
+        con,
+        "requests",
+        {
+            "unit_id": None if level == CITY else unit_id,
+            "period_id": period_id,
+            "category": category,
+            "department": department,
+            "open_only": open_only,
+            "lamp": lamp,
+            "long_unresolved_only": long_unresolved_only,
+            "min_escalation": min_escalation,
+            "limit": limit,
+        },
+    )
+
+
+def sla_summary(con: duckdb.DuckDBPyConnection, level: str, unit_id: str | None) -> dict[str, int]:
+    """Open requests of a unit now: counts per lamp and escalation level, long-unresolved."""
+    frame = _run(con, "sla_summary", {"unit_id": None if level == CITY else unit_id})
+    return {str(k): int(v or 0) for k, v in frame.iloc[0].items()}

@@ -1,0 +1,99 @@
+-- One row per accepted request as it stands at the data's as-of time: what the notebook
+-- API's requests() returns and what the SLA view lists. Open requests get a traffic light
+-- (green; yellow once $yellow_at of the limit's working time has passed; red when overdue),
+-- the working hours they have been open, and an escalation level; long-unresolved (久拖不决)
+-- requests are those open longer than $long_open_hours working hours or reopened
+-- $long_reopens times or more (docs/metrics.md). Places are in fact_request_place.
+-- Inputs: int_requests, work_calendar. Params: $as_of_local, $as_of_utc, $yellow_at,
+-- $long_open_hours, $long_reopens.
+with requests as (
+    select * from int_requests
+),
+
+now as (
+    -- working seconds before the as-of instant, on the same basis as working_start
+    select
+        working_before
+        + case when is_working then epoch($as_of_utc) - epoch(day_start_utc) else 0 end
+            as working_now
+    from work_calendar
+    where $as_of_utc >= day_start_utc and $as_of_utc < day_end_utc
+),
+
+state as (
+    select
+        r.*,
+        r.closed_at is null as is_open,
+        case
+            when r.closed_at is null then greatest(n.working_now - r.working_start, 0) / 3600.0
+        end as open_working_hours
+    from requests as r
+    left join now as n on true
+),
+
+lamps as (
+    select
+        *,
+        case
+            when not is_open then null
+            when due_at < $as_of_local then 'red'
+            when open_working_hours >= $yellow_at * time_limit_hours then 'yellow'
+            else 'green'
+        end as lamp,
+        coalesce(is_open and open_working_hours >= $long_open_hours, false)
+            as long_open,
+        reopen_count >= $long_reopens as reopened_often
+    from state
+),
+
+final as (
+    select
+        request_id,
+        created_local,
+        created_day,
+        channel,
+        event_type,
+        l1_zh,
+        l1_en,
+        l4_zh,
+        l4_en,
+        department,
+        dispatch_level,
+        time_limit_hours,
+        response_limit_hours,
+        due_at,
+        response_due_at,
+        accepted_at,
+        first_closed_at,
+        closed_at,
+        reopen_count,
+        rating,
+        handling_hours,
+        is_repeat,
+        address,
+        component_id,
+        lng,
+        lat,
+        geo_status,
+        is_open,
+        open_working_hours,
+        lamp,
+        is_open and accepted_at is null and response_due_at < $as_of_local
+            as response_overdue,
+        long_open or reopened_often as long_unresolved,
+        long_open,
+        reopened_often,
+        -- 0 none; 1 overdue: the handling department's supervisor; 2 overdue by a whole
+        -- further limit, or long-unresolved: one level above the dispatch level;
+        -- 3 open for twice the long-unresolved threshold: the city's command centre
+        case
+            when is_open and open_working_hours >= 2 * $long_open_hours then 3
+            when (lamp = 'red' and open_working_hours >= 2 * time_limit_hours)
+                or (is_open and (long_open or reopened_often)) then 2
+            when lamp = 'red' then 1
+            else 0
+        end as escalation
+    from lamps
+)
+
+select * from final order by created_local, request_id

@@ -1,0 +1,33 @@
+-- Request-level rows at the as-of time, filtered: what api.requests() returns and what the
+-- SLA view lists. A unit filter follows the unit's hierarchy (a request lies in the unit
+-- when its leaf does); every filter is optional (NULL = all).
+-- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period.
+-- Params: $unit_id, $period_id, $category, $department, $open_only, $lamp,
+-- $long_unresolved_only, $min_escalation, $limit.
+with in_unit as (
+    select p.request_id
+    from fact_request_place as p
+    inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
+    where l.unit_id = $unit_id::VARCHAR
+),
+
+period as (
+    select start_local, end_local from dim_period where period_id = $period_id::VARCHAR
+)
+
+select r.*
+from fact_request as r
+where ($unit_id::VARCHAR is null or r.request_id in (select request_id from in_unit))
+    and ($period_id::VARCHAR is null or (
+        r.created_local >= (select start_local from period)
+        and r.created_local < (select end_local from period)
+    ))
+    and ($category::VARCHAR is null or r.l1_zh = $category::VARCHAR
+        or r.l1_en = $category::VARCHAR or r.event_type = $category::VARCHAR)
+    and ($department::VARCHAR is null or r.department = $department::VARCHAR)
+    and (not $open_only::BOOLEAN or r.is_open)
+    and ($lamp::VARCHAR is null or r.lamp = $lamp::VARCHAR)
+    and (not $long_unresolved_only::BOOLEAN or r.long_unresolved)
+    and r.escalation >= $min_escalation::INTEGER
+order by r.escalation desc, r.open_working_hours desc nulls last, r.created_local, r.request_id
+limit $limit::BIGINT

@@ -43,6 +43,25 @@ def lang_href(
     return routes.update_search(pathname, search, lang=lang)
 
 
+def metric_href(
+    metric: str | None, shown: dict[str, Any] | None, pathname: str | None, search: str | None
+) -> Any:
+    """Return the ranking view's href with ``metric`` set (no update if already shown)."""
+    if not metric or (shown or {}).get("metric") == metric:
+        return no_update
+    return routes.update_search(pathname, search, metric=metric)
+
+
+def snapshot_href(
+    snapshot: str | None, shown: dict[str, Any] | None, pathname: str | None, search: str | None
+) -> Any:
+    """Return the ranking view's href showing ``snapshot`` (``"live"``: the live ranking)."""
+    wanted = None if snapshot in (None, "", "live") else snapshot
+    if (shown or {}).get("snapshot") == wanted or (shown or {}).get("view") != "ranking":
+        return no_update
+    return routes.update_search(pathname, search, snapshot=wanted)
+
+
 def map_click_href(click_data: dict[str, Any] | None, search: str | None) -> Any:
     """Return the child page a clicked hex or label points at, keeping the query state.
 
@@ -80,6 +99,15 @@ def register(app: dash.Dash) -> None:
         State(ids.URL, "search"),
         prevent_initial_call=True,
     )(lang_href)
+    for control, handler in ((ids.RANK_METRIC, metric_href), (ids.RANK_SNAPSHOT, snapshot_href)):
+        app.callback(
+            Output(ids.URL, "href", allow_duplicate=True),
+            Input(control, "value"),
+            State(ids.STATE, "data"),
+            State(ids.URL, "pathname"),
+            State(ids.URL, "search"),
+            prevent_initial_call=True,
+        )(handler)
     # Frame the unit for the real map size (phone, laptop, wall): browser-side, see
     # assets/cockpit.js. It fires when a page is inserted, which is exactly when it is needed.
     app.clientside_callback(

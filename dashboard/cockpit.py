@@ -16,7 +16,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard import components, data, figures, fmt, ids, routes
+from dashboard import components, data, figures, fmt, ids, routes, views
 from dashboard.i18n import Lang, resolve_lang, t
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,16 @@ def render(level: str, unit_id: str | None = None, **query: Any) -> html.Div:
         if unit is None or unit.level != level:
             return unknown_unit(level, unit_id, lang=lang, period=period.period_id)
         hierarchy = data.resolve_hierarchy(query.get("by")) if level == "city" else None
-        return _cockpit(unit, period, lang, hierarchy)
+        view = query.get("view") if query.get("view") in routes.VIEWS else "overview"
+        return _cockpit(
+            unit,
+            period,
+            lang,
+            hierarchy,
+            view=str(view),
+            metric=query.get("metric"),
+            snapshot=query.get("snapshot"),
+        )
     except data.WarehouseUnavailableError as exc:
         log.warning("cockpit unavailable: %s", exc)
         return no_warehouse(lang)
@@ -136,14 +145,25 @@ def no_warehouse(lang: Lang, component_id: str = ids.EMPTY) -> html.Div:
     )
 
 
-def _cockpit(unit: data.Unit, period: data.Period, lang: Lang, hierarchy: str | None) -> html.Div:
+def _cockpit(
+    unit: data.Unit,
+    period: data.Period,
+    lang: Lang,
+    hierarchy: str | None,
+    *,
+    view: str = "overview",
+    metric: object = None,
+    snapshot: object = None,
+) -> html.Div:
     pid = period.period_id
     meta = data.meta()
     chain = data.lineage(unit)
     crumbs = [
         components.BreadcrumbItem(
             label=u.name(lang),
-            href=None if u is unit else routes.href(u.level, u.unit_id, period=pid, lang=lang),
+            href=None
+            if u is unit
+            else routes.href(u.level, u.unit_id, period=pid, lang=lang, view=view),
             level_label=level_label(u.level, lang),
         )
         for u in chain
@@ -157,6 +177,49 @@ def _cockpit(unit: data.Unit, period: data.Period, lang: Lang, hierarchy: str | 
         as_of=fmt.fmt_local_time(meta.as_of_local),
         built=fmt.fmt_utc_as_local(meta.built_at_utc, meta.timezone),
     )
+    tabs = _view_tabs(unit, pid, lang, hierarchy, view)
+    if view == "sla":
+        body = views.sla_view(unit, period, lang)
+    elif view == "ranking":
+        body = views.ranking_view(
+            unit, period, lang, metric_id=metric, snapshot_id=snapshot, hierarchy=hierarchy
+        )
+    else:
+        body = _overview(unit, period, lang, hierarchy)
+    # What this page shows; callbacks compare against it, because Dash fires a page's
+    # callbacks when the router inserts it (prevent_initial_call does not cover that).
+    shown = {
+        "period": pid,
+        "lang": lang,
+        "by": hierarchy,
+        "view": view,
+        "metric": views.resolve_metric(metric).id if view == "ranking" else None,
+        "snapshot": snapshot if view == "ranking" else None,
+    }
+    state = dcc.Store(id=ids.STATE, data=shown, storage_type="memory")
+    fitted = dcc.Store(id=ids.MAP_FITTED, storage_type="memory")
+    return html.Div(
+        [state, fitted, head, tabs, *body],
+        className=f"yw-cockpit yw-level-{unit.level} yw-view-{view}",
+        lang="en" if lang == "en" else "zh-CN",
+    )
+
+
+def _view_tabs(unit: data.Unit, pid: str, lang: Lang, hierarchy: str | None, view: str) -> html.Nav:
+    """Links to the unit's overview, SLA view and ranking view (the URL keeps the view)."""
+    links: list[Any] = []
+    for name in routes.VIEWS:
+        label = t(f"view.{name}", lang)
+        if name == view:
+            links.append(html.Span(label, className="yw-tab yw-tab-on"))
+            continue
+        href = routes.href(unit.level, unit.unit_id, period=pid, lang=lang, by=hierarchy, view=name)
+        links.append(dcc.Link(label, href=href or "/", className="yw-tab"))
+    return html.Nav(links, id=ids.VIEW_TABS, className="yw-tabs")
+
+
+def _overview(unit: data.Unit, period: data.Period, lang: Lang, hierarchy: str | None) -> list[Any]:
+    pid = period.period_id
     kpis = components.kpi_strip(data.unit_kpis(unit, pid), lang=lang)
 
     child = data.child_level(unit, hierarchy)
@@ -249,26 +312,13 @@ def _cockpit(unit: data.Unit, period: data.Period, lang: Lang, hierarchy: str | 
             [(t("col.requests", lang), figures.ACCENT), (t("col.open", lang), figures.OPEN)]
         ),
     )
-    # What this page shows; callbacks compare against it, because Dash fires a page's
-    # callbacks when the router inserts it (prevent_initial_call does not cover that).
-    state = dcc.Store(
-        id=ids.STATE, data={"period": pid, "lang": lang, "by": hierarchy}, storage_type="memory"
-    )
-    fitted = dcc.Store(id=ids.MAP_FITTED, storage_type="memory")
-    return html.Div(
-        [
-            state,
-            fitted,
-            head,
-            kpis,
-            html.Main(
-                [map_panel, html.Div([ranking, trend, categories], className="yw-side")],
-                className="yw-main",
-            ),
-        ],
-        className=f"yw-cockpit yw-level-{unit.level}",
-        lang="en" if lang == "en" else "zh-CN",
-    )
+    return [
+        kpis,
+        html.Main(
+            [map_panel, html.Div([ranking, trend, categories], className="yw-side")],
+            className="yw-main",
+        ),
+    ]
 
 
 def _hierarchy_switch(

@@ -24,7 +24,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -35,7 +35,7 @@ import duckdb
 import pandas as pd
 
 from dashboard.fmt import is_missing
-from pipelines import catalog
+from pipelines import catalog, db, metrics, queries, snapshots
 from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -217,15 +217,8 @@ class Warehouse:
         path = self.builds_dir / f"{name}.duckdb"
         if not path.is_file():
             raise WarehouseUnavailableError(f"CURRENT names {name!r} but {path} is missing")
-        config: dict[str, str | bool | int | float | list[str]] = {
-            "memory_limit": self.settings.memory_limit,
-            "threads": str(self.settings.threads),
-        }
         try:
-            con = duckdb.connect(str(path), read_only=True, config=config)
-            # Defence in depth: the app only ever reads its own tables.
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
+            con = db.open_build(path, self.settings)
         except duckdb.Error as exc:
             raise WarehouseUnavailableError(f"cannot open build {path}: {exc}") from exc
         return Build(name=name, path=path, con=con)
@@ -274,6 +267,15 @@ def _query(b: Build, sql: str, params: Mapping[str, Any] | None, fetch: str) -> 
         raise WarehouseUnavailableError(f"query failed on build {b.name}: {exc}") from exc
     finally:
         cur.close()
+
+
+def _shared(b: Build, query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one of the shared read queries (``pipelines.queries``) on the build."""
+    try:
+        return query(b.con, *args, **kwargs)
+    except duckdb.Error as exc:
+        log.exception("warehouse query failed on build %s", b.name)
+        raise WarehouseUnavailableError(f"query failed on build {b.name}: {exc}") from exc
 
 
 def _frame(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -366,13 +368,14 @@ def _children_index(b: Build) -> dict[str, tuple[Unit, ...]]:
 
 @lru_cache(maxsize=512)
 def _unit_kpis(b: Build, level: Level, unit_id: str, period_id: str) -> dict[str, Any] | None:
-    df = _frame(
+    # The notebook API reads the same query (pipelines/queries.py): one figure, one SQL.
+    df = _shared(
         b,
-        """
-        SELECT * FROM mart_unit_kpi
-        WHERE level = $level AND unit_id = $unit_id AND period_id = $period_id
-        """,
-        {"level": level, "unit_id": unit_id, "period_id": period_id},
+        queries.unit_metrics,
+        level,
+        period_id,
+        unit_id=unit_id,
+        include_unassigned=unit_id == UNASSIGNED,
     )
     if df.empty:
         return None
@@ -523,7 +526,58 @@ def _quarantine_sample(b: Build, per_reason: int) -> pd.DataFrame:
     )
 
 
+@lru_cache(maxsize=256)
+def _peer_metrics(b: Build, level: Level, parent_id: str | None, period_id: str) -> pd.DataFrame:
+    return _shared(b, queries.unit_metrics, level, period_id, parent_id=parent_id)
+
+
+@lru_cache(maxsize=256)
+def _breakdown(b: Build, level: Level, unit_id: str, period_id: str, dim: str) -> pd.DataFrame:
+    return _shared(b, queries.unit_breakdown, level, unit_id, period_id, dim)
+
+
+@lru_cache(maxsize=256)
+def _sla_summary(b: Build, level: Level, unit_id: str) -> dict[str, int]:
+    return _shared(b, queries.sla_summary, level, unit_id)
+
+
+@lru_cache(maxsize=256)
+def _sla_requests(
+    b: Build, level: Level, unit_id: str, kind: str, period_id: str | None, limit: int
+) -> pd.DataFrame:
+    filters = _SLA_LISTS[kind]
+    return _shared(
+        b,
+        queries.requests,
+        level=level,
+        unit_id=unit_id,
+        period_id=period_id,
+        limit=limit,
+        **filters,
+    )
+
+
+#: The SLA view's request lists, as filters of ``queries.requests`` (an allow-list).
+_SLA_LISTS: dict[str, dict[str, Any]] = {
+    "open": {"open_only": True},
+    "overdue": {"open_only": True, "lamp": "red"},
+    "long_unresolved": {"long_unresolved_only": True},
+}
+
+
+@lru_cache(maxsize=4)
+def _sla_rules(b: Build) -> dict[str, Any]:
+    values = dict(_rows(b, "SELECT key, value FROM meta"))
+    rules: dict[str, Any] = json.loads(values.get("sla_rules", "{}"))
+    return rules
+
+
 _CACHED = (
+    _peer_metrics,
+    _breakdown,
+    _sla_summary,
+    _sla_requests,
+    _sla_rules,
     _meta,
     _quarantine_sample,
     _boundary_issues,
@@ -779,3 +833,84 @@ def quarantine_sample(per_reason: int = 3) -> pd.DataFrame:
         ``dataset, reason, source_file, source_row`` (-1: the whole file).
     """
     return _quarantine_sample(current_build(), int(per_reason))
+
+
+# ---------------------------------------------------------------------------------------------
+# governance metrics: rankings, SLA, departments, snapshots (issue 4)
+
+
+def sla_rules() -> dict[str, Any]:
+    """The city's SLA rules as built (``[sla]``: yellow threshold, long-unresolved, min n)."""
+    return _sla_rules(current_build())
+
+
+def min_rank_requests() -> int:
+    """Units with fewer requests are listed but not ranked."""
+    return int(sla_rules().get("rank_min_requests", 30))
+
+
+def peer_metrics(level: Level, parent_id: str | None, period_id: str) -> pd.DataFrame:
+    """Every metric of the units of ``level`` under ``parent_id`` (all when None)."""
+    return _peer_metrics(current_build(), level, parent_id, period_id)
+
+
+def live_ranking(
+    level: Level, parent_id: str | None, period_id: str, metric_id: str
+) -> pd.DataFrame:
+    """Units of ``level`` under ``parent_id`` ranked on ``metric_id`` from the live build."""
+    rows = peer_metrics(level, parent_id, period_id)
+    ranked = metrics.rank_units(rows, metric_id, min_rank_requests())
+    return ranked.join(rows.set_index("unit_id")[["name_zh", "name_en"]], on="unit_id")
+
+
+def snapshot_list(period_id: str) -> list[snapshots.SnapshotInfo]:
+    """Published snapshots of ``period_id``, newest first."""
+    if _WAREHOUSE is None:
+        return []
+    return snapshots.list_snapshots(_WAREHOUSE.settings, period_id)
+
+
+def snapshot_ranking(
+    snapshot_id: str, level: Level, parent_id: str | None, metric_id: str
+) -> tuple[snapshots.SnapshotInfo, pd.DataFrame] | None:
+    """A published ranking restricted to the units under ``parent_id``; None if unknown."""
+    if _WAREHOUSE is None:
+        return None
+    try:
+        info, kpi, ranking = _snapshot(_WAREHOUSE.settings.data_dir, snapshot_id)
+    except snapshots.SnapshotError as exc:
+        log.warning("snapshot %s unavailable: %s", snapshot_id, exc)
+        return None
+    rows = ranking.loc[(ranking["level"] == level) & (ranking["metric"] == metric_id)]
+    if parent_id is not None:
+        under = set(kpi.loc[(kpi["level"] == level) & (kpi["parent_id"] == parent_id), "unit_id"])
+        rows = rows.loc[rows["unit_id"].isin(under)]
+    return info, rows.reset_index(drop=True)
+
+
+@lru_cache(maxsize=16)
+def _snapshot(
+    data_dir: Path, snapshot_id: str
+) -> tuple[snapshots.SnapshotInfo, pd.DataFrame, pd.DataFrame]:
+    # Snapshots are immutable once published, so caching by id is safe across builds.
+    assert _WAREHOUSE is not None
+    return snapshots.load(_WAREHOUSE.settings, snapshot_id)
+
+
+def breakdown(u: Unit, period_id: str, dim: str) -> pd.DataFrame:
+    """A unit's metrics by ``category`` or ``department`` (empty below the breakdown depth)."""
+    return _breakdown(current_build(), u.level, u.unit_id, period_id, dim)
+
+
+def sla_summary(u: Unit) -> dict[str, int]:
+    """Open requests of the unit now, by lamp and escalation level."""
+    return _sla_summary(current_build(), u.level, u.unit_id)
+
+
+def sla_requests(
+    u: Unit, kind: str, period_id: str | None = None, limit: int = 200
+) -> pd.DataFrame:
+    """The unit's ``open``, ``overdue`` or ``long_unresolved`` requests, most urgent first."""
+    if kind not in _SLA_LISTS:
+        raise ValueError(f"kind must be one of {sorted(_SLA_LISTS)}")
+    return _sla_requests(current_build(), u.level, u.unit_id, kind, period_id, limit)

@@ -610,3 +610,181 @@ def category_bars(categories: pd.DataFrame, *, lang: str, text: Mapping[str, str
             },
         ),
     }
+
+
+#: Traffic-light colours of open requests (SLA view): the same on every screen.
+LAMP_COLORS = {"green": "#22c55e", "yellow": "#facc15", "red": "#ef4444"}
+
+
+def lamp_map(
+    points: pd.DataFrame,
+    *,
+    bbox: tuple[float, float, float, float],
+    unit_outline: str | None,
+    child_outlines: Iterable[str | None],
+    text: Mapping[str, str],
+    revision: str = "",
+) -> Figure:
+    """Open requests as dots coloured by their traffic light, red drawn on top.
+
+    Parameters
+    ----------
+    points
+        One row per open request with coordinates: ``request_id, lng, lat, lamp, l4``
+        (category name in the page's language) and ``open_hours`` (working hours open).
+    bbox
+        ``(minx, miny, maxx, maxy)`` of the unit: the initial view fits it.
+    unit_outline, child_outlines
+        GeoJSON geometry texts of the unit and its children, drawn as lines.
+    text
+        Translated strings: ``green``, ``yellow``, ``red`` (legend names), ``hours``
+        (hover label of the open time).
+    revision
+        ``uirevision`` (pan/zoom kept across updates of the same unit).
+    """
+    traces: list[dict[str, Any]] = []
+    lons, lats = geometry_lines(child_outlines)
+    if lons:
+        traces.append(
+            {
+                "type": "scattermap",
+                "mode": "lines",
+                "lon": lons,
+                "lat": lats,
+                "line": {"width": 1.0, "color": "rgba(214, 236, 255, 0.45)"},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            }
+        )
+    own_lons, own_lats = geometry_lines([unit_outline])
+    if own_lons:
+        traces.append(
+            {
+                "type": "scattermap",
+                "mode": "lines",
+                "lon": own_lons,
+                "lat": own_lats,
+                "line": {"width": 2.4, "color": ACCENT},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            }
+        )
+    located = points[points["lng"].notna() & points["lat"].notna()]
+    for lamp in ("green", "yellow", "red"):
+        sub = located[located["lamp"] == lamp]
+        traces.append(
+            {
+                "type": "scattermap",
+                "mode": "markers",
+                "name": f"{text[lamp]} ({len(sub):,})",
+                "lon": [float(v) for v in sub["lng"]],
+                "lat": [float(v) for v in sub["lat"]],
+                "marker": {"size": 7 if lamp == "green" else 10, "color": LAMP_COLORS[lamp]},
+                "customdata": [
+                    [rid, cat, f"{h:.1f}", ""]
+                    for rid, cat, h in zip(
+                        sub["request_id"], sub["l4"], sub["open_hours"].fillna(0.0), strict=True
+                    )
+                ],
+                "hovertemplate": "<b>%{customdata[1]}</b><br>%{customdata[0]}<br>"
+                + text["hours"]
+                + " %{customdata[2]}<extra></extra>",
+            }
+        )
+    center, zoom = map_view(bbox)
+    return {
+        "data": traces,
+        "layout": {
+            "map": {"style": MAP_STYLE, "center": center, "zoom": zoom},
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "paper_bgcolor": BACKGROUND,
+            "font": {"family": FONT_FAMILY, "color": TEXT, "size": 13},
+            "hoverlabel": {"font": {"family": FONT_FAMILY, "size": 14}},
+            "showlegend": True,
+            "legend": {
+                "x": 0.01,
+                "y": 0.02,
+                "yanchor": "bottom",
+                "bgcolor": "rgba(7, 17, 31, 0.72)",
+                "font": {"color": TEXT},
+            },
+            "uirevision": revision,
+            "meta": {"bbox": [float(v) for v in bbox]},
+        },
+    }
+
+
+def interval_chart(
+    ranked: pd.DataFrame, *, names: Sequence[str], unit: str, text: Mapping[str, str]
+) -> Figure:
+    """Each unit's value with its 95 % interval, in ranking order (best at the top).
+
+    Parameters
+    ----------
+    ranked
+        Output of ``pipelines.metrics.rank_units``: ``value, ci_low, ci_high, eligible``.
+    names
+        Display name per row.
+    unit
+        The metric's registry unit (``share`` values are drawn as percentages).
+    text
+        Translated strings: ``ranked``, ``too_few`` (legend names), ``empty``.
+    """
+    if ranked.empty:
+        return empty_figure(text["empty"])
+    scale = 100.0 if unit == "share" else 1.0
+    suffix = "%" if unit == "share" else ""
+    traces: list[dict[str, Any]] = []
+    order = list(range(len(ranked)))
+    for eligible, label, color in ((True, text["ranked"], ACCENT), (False, text["too_few"], MUTED)):
+        rows = [i for i in order if bool(ranked["eligible"].iloc[i]) is eligible]
+        if not rows:
+            continue
+        value = ranked["value"].iloc[rows].astype(float) * scale
+        low = ranked["ci_low"].iloc[rows].astype(float) * scale
+        high = ranked["ci_high"].iloc[rows].astype(float) * scale
+        has_ci = bool(low.notna().any())
+        trace: dict[str, Any] = {
+            "type": "scatter",
+            "mode": "markers",
+            "name": label,
+            "x": [None if math.isnan(v) else round(v, 2) for v in value],
+            "y": [names[i] for i in rows],
+            "marker": {"size": 9, "color": color},
+            "hovertemplate": "%{y}: %{x:.1f}" + suffix + "<extra></extra>",
+        }
+        if has_ci:
+            trace["error_x"] = {
+                "type": "data",
+                "symmetric": False,
+                "array": [
+                    0 if math.isnan(h) else round(h - v, 3)
+                    for h, v in zip(high, value, strict=True)
+                ],
+                "arrayminus": [
+                    0 if math.isnan(lo) else round(v - lo, 3)
+                    for lo, v in zip(low, value, strict=True)
+                ],
+                "color": color,
+                "thickness": 1.4,
+                "width": 3,
+            }
+        traces.append(trace)
+    height = max(220, 26 * len(ranked) + 60)
+    return {
+        "data": traces,
+        "layout": _base_layout(
+            height=height,
+            xaxis={"gridcolor": GRID, "zeroline": False, "ticksuffix": suffix, "color": MUTED},
+            yaxis={
+                "autorange": "reversed",
+                "categoryorder": "array",
+                "categoryarray": list(names),
+                "color": TEXT,
+                "automargin": True,
+            },
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+            showlegend=True,
+            margin={"l": 8, "r": 16, "t": 30, "b": 36},
+        ),
+    }

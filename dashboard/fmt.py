@@ -70,3 +70,19 @@ def fmt_utc_as_local(iso_text: str, timezone: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         return moment.strftime("%Y-%m-%d %H:%M UTC")
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_metric(value: object, unit: str) -> str:
+    """Format a registry metric by its unit (``pipelines/metrics.toml``).
+
+    One place, so a tile, a table and a test compare the same text.
+    """
+    if unit == "share":
+        return fmt_pct(value)
+    if unit == "count":
+        return fmt_int(value)
+    if unit == "hours":
+        return NA if is_missing(value) else f"{fmt_number(value)} h"
+    if unit == "index":
+        return fmt_index(value)
+    return fmt_number(value)

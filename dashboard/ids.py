@@ -36,3 +36,18 @@ NOT_FOUND = "not-found"
 # data-quality page
 QUALITY_TABLE = "quality-table"
 QUALITY_LINK = "quality-link"
+
+# view tabs (overview, SLA, ranking) of a unit page
+VIEW_TABS = "cockpit-views"
+
+# SLA view
+SLA_SUMMARY = "sla-summary"
+SLA_OVERDUE = "sla-overdue"
+SLA_LONG = "sla-long-unresolved"
+SLA_DEPARTMENTS = "sla-departments"
+
+# ranking view
+RANK_METRIC = "ranking-metric"
+RANK_SNAPSHOT = "ranking-snapshot"
+RANK_TABLE = "ranking-table"
+RANK_NOTE = "ranking-note"

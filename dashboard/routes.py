@@ -16,8 +16,12 @@ from urllib.parse import parse_qsl, quote, urlencode
 Level: TypeAlias = str
 
 #: Query keys the app owns; anything else in a pasted URL is dropped when we rebuild it.
-#: ``by`` is the hierarchy the city page drills by (e.g. LA's council districts).
-STATE_KEYS = ("period", "lang", "by")
+#: ``by`` is the hierarchy the city page drills by (e.g. LA's council districts); ``view``
+#: picks the overview, the SLA view or the ranking view of a unit; ``metric`` and
+#: ``snapshot`` are the ranking view's metric and published snapshot.
+STATE_KEYS = ("period", "lang", "by", "view", "metric", "snapshot")
+#: The views of a unit page (the overview has no ``view`` key).
+VIEWS = ("overview", "sla", "ranking")
 #: Level names as the spec allows them: they are path segments, so nothing else gets in.
 _LEVEL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -37,11 +41,18 @@ def parse_search(search: str | None) -> dict[str, str]:
     return {k: v for k, v in pairs if k in STATE_KEYS}
 
 
-def with_query(
-    path: str, *, period: str | None = None, lang: str | None = None, by: str | None = None
-) -> str:
-    """Append the state query string to ``path`` (keys with ``None`` values left out)."""
-    query = {k: v for k, v in (("period", period), ("lang", lang), ("by", by)) if v}
+def with_query(path: str, **state: str | None) -> str:
+    """Append the state query string to ``path`` (keys with ``None`` values left out).
+
+    Only :data:`STATE_KEYS` are accepted, in their fixed order, so equal states give equal
+    URLs; the overview (``view="overview"``) is the default and left out.
+    """
+    unknown = set(state) - set(STATE_KEYS)
+    if unknown:
+        raise TypeError(f"unknown URL state keys {sorted(unknown)}")
+    if state.get("view") == "overview":
+        state["view"] = None
+    query = {k: state[k] for k in STATE_KEYS if state.get(k)}
     return f"{path}?{urlencode(query)}" if query else path
 
 
@@ -52,6 +63,7 @@ def href(
     period: str | None,
     lang: str | None,
     by: str | None = None,
+    view: str | None = None,
 ) -> str | None:
     """Link to a unit's cockpit keeping period and language; ``None`` if it has no page.
 
@@ -61,17 +73,15 @@ def href(
     path = page_path(level, unit_id)
     if path is None:
         return None
-    return with_query(path, period=period, lang=lang, by=by if level == "city" else None)
+    return with_query(path, period=period, lang=lang, by=by if level == "city" else None, view=view)
 
 
 def update_search(
     pathname: str | None,
     search: str | None,
-    **changes: str,
+    **changes: str | None,
 ) -> str:
     """Return ``pathname`` with its state query updated by ``changes`` (an href)."""
-    state = parse_search(search)
+    state: dict[str, str | None] = dict(parse_search(search))
     state.update(changes)
-    return with_query(
-        pathname or "/", period=state.get("period"), lang=state.get("lang"), by=state.get("by")
-    )
+    return with_query(pathname or "/", **state)

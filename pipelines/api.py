@@ -24,7 +24,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from pipelines import catalog, queries, snapshots
+from pipelines import catalog, db, queries, snapshots
 from pipelines import metrics as registry
 from pipelines.settings import Settings
 
@@ -85,8 +85,7 @@ def _con() -> duckdb.DuckDBPyConnection:
         if _state["build"] != name or _state["con"] is None:
             _close()
             path = catalog.path(settings, "warehouse_builds") / f"{name}.duckdb"
-            con = duckdb.connect(str(path), read_only=True)
-            con.execute("SET enable_external_access = false")
+            con = db.open_build(path, settings)
             _state["con"], _state["build"] = con, name
         con_: duckdb.DuckDBPyConnection = _state["con"]
         return con_

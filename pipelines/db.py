@@ -95,6 +95,32 @@ def connect(
     return con
 
 
+def open_build(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Open a published warehouse build read-only, for reading only.
+
+    The dashboard, the notebook API and snapshot publishing all open builds here, so one
+    process (a notebook that also renders the app, a test) can hold all three. External
+    access is switched off and the configuration locked, so a query can never read or
+    write anything but the warehouse.
+    """
+    # No connect-time config: DuckDB refuses a second connection to a file in the same
+    # process whose config differs, so the settings are applied once, to the shared
+    # database instance, by whichever connection opens it first, which then locks them.
+    con = duckdb.connect(str(path), read_only=True)
+    locked, external = con.execute(
+        "SELECT current_setting('lock_configuration'), current_setting('enable_external_access')"
+    ).fetchall()[0]
+    if not locked:
+        con.execute("SET memory_limit = $m", {"m": settings.memory_limit})
+        con.execute("SET threads = $t", {"t": int(settings.threads)})
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    elif external:
+        con.close()
+        raise duckdb.InvalidInputException(f"{path} is open with external access enabled")
+    return con
+
+
 @cache
 def load_sql(model: str) -> str:
     """Return the text of ``sql/<model>.sql`` (``model`` like ``"marts/mart_unit_kpi"``)."""

@@ -145,7 +145,7 @@ def rank_units(frame: pd.DataFrame, metric_id: str, min_requests: int) -> pd.Dat
     pandas.DataFrame
         ``unit_id``, ``value``, ``n`` (the denominator, or requests), ``ci_low``,
         ``ci_high``, ``eligible``, ``rank`` (NaN when not eligible), sorted by rank then
-        unit id, ineligible units last.
+        unit id; ineligible units last, largest samples first.
     """
     m = metric(metric_id)
     out = pd.DataFrame({"unit_id": frame["unit_id"].to_numpy()})
@@ -167,7 +167,9 @@ def rank_units(frame: pd.DataFrame, metric_id: str, min_requests: int) -> pd.Dat
     ranks = key.where(out["eligible"]).rank(method="min")
     out["rank"] = ranks
     out["_key"] = key.where(out["eligible"], np.inf)
-    out = out.sort_values(["_key", "unit_id"], kind="stable").drop(columns="_key")
+    out["_size"] = np.where(out["eligible"], 0, -requests)
+    out = out.sort_values(["_key", "_size", "unit_id"], kind="stable")
+    out = out.drop(columns=["_key", "_size"])
     return out.reset_index(drop=True)
 
 

@@ -21,6 +21,34 @@ BREAKDOWN_DIMS = ("category", "department")
 LAMPS = ("green", "yellow", "red")
 #: The most request rows one call returns unless asked for more (a screen lists far fewer).
 DEFAULT_ROW_LIMIT = 100_000
+#: Count columns of ``kpi_counts`` (and the period's days): 0, not NULL, for a unit without
+#: requests; the rates stay NULL ("—").
+COUNT_COLUMNS = (
+    "requests",
+    "closed",
+    "open",
+    "overdue",
+    "overdue_open",
+    "closed_1d",
+    "closed_3d",
+    "closed_on_time",
+    "due_decided",
+    "responded",
+    "responded_in_time",
+    "response_decided",
+    "resolved",
+    "handled",
+    "rated",
+    "satisfied",
+    "dissatisfied",
+    "dispatched",
+    "dispatched_district",
+    "dispatched_street",
+    "dispatched_community",
+    "reopened",
+    "reopened_twice",
+    "repeats",
+)
 
 
 def _run(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pd.DataFrame:
@@ -52,8 +80,14 @@ def unit_metrics(
         Optional filters: the children of one unit, or one unit.
     include_unassigned
         Keep the level's ``__unassigned__`` bucket (requests placed in no unit).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit of the level (units without requests included: counts 0, rates
+        NULL), ordered by unit id.
     """
-    return _run(
+    frame = _run(
         con,
         "unit_metrics",
         {
@@ -64,6 +98,9 @@ def unit_metrics(
             "include_unassigned": include_unassigned,
         },
     )
+    counts = [c for c in COUNT_COLUMNS if c in frame.columns]
+    frame[counts] = frame[counts].fillna(0).astype("int64")
+    return frame
 
 
 def unit_breakdown(

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
-from pipelines import catalog, metrics, queries
+from pipelines import catalog, db, metrics, queries
 from pipelines.settings import Settings
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
@@ -67,7 +66,7 @@ def publish(settings: Settings, period_id: str, *, note: str = "") -> SnapshotIn
         When nothing is published or the period is not in the build.
     """
     build_file = _current_build(settings)
-    with duckdb.connect(str(build_file), read_only=True) as con:
+    with db.open_build(build_file, settings) as con:
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         levels = [
             r[0] for r in con.execute("SELECT level FROM dim_level ORDER BY sort_order").fetchall()

@@ -11,6 +11,7 @@ from dashboard.components.header import BreadcrumbItem, header
 from dashboard.components.kpis import kpi_strip
 from dashboard.components.panels import graph, legend_key, panel
 from dashboard.components.ranking import ranking_table
+from dashboard.components.tables import simple_table
 
 __all__ = [
     "BreadcrumbItem",
@@ -21,4 +22,5 @@ __all__ = [
     "legend_key",
     "panel",
     "ranking_table",
+    "simple_table",
 ]

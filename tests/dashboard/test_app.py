@@ -14,14 +14,14 @@ def test_layout_endpoint_serves_the_shell_with_the_url(app):
     assert f'"id": "{ids.URL}"' in response.get_data(as_text=True).replace('"id":"', '"id": "')
 
 
-def test_dependencies_wire_period_language_and_map_to_the_url(app):
+def test_dependencies_wire_period_language_map_and_ranking_controls_to_the_url(app):
     response = app.server.test_client().get("/_dash-dependencies")
     assert response.status_code == 200
     deps = json.loads(response.get_data(as_text=True))
     inputs_to_url = {
         i["id"] for d in deps if d["output"].startswith(f"{ids.URL}.href") for i in d["inputs"]
     }
-    assert inputs_to_url == {ids.PERIOD, ids.LANG, ids.MAP}
+    assert inputs_to_url == {ids.PERIOD, ids.LANG, ids.MAP, ids.RANK_METRIC, ids.RANK_SNAPSHOT}
     assert all(d["prevent_initial_call"] for d in deps if d["output"].startswith(ids.URL))
 
 

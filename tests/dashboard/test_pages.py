@@ -62,9 +62,9 @@ def test_unknown_period_and_extra_query_keys_fall_back_quietly(units, layout_of,
 def test_chinese_by_default_english_on_request(units, layout_of, texts_in):
     zh = texts_in(layout_of("city"))
     en = texts_in(layout_of("city", lang="en"))
-    assert "诉求总量" in zh and units["city"].name_zh in zh
+    assert "诉求量" in zh and "时限督办" in zh and units["city"].name_zh in zh
     assert "Requests" in en and units["city"].name_en in en
-    assert "诉求总量" not in en
+    assert "诉求量" not in en and "时限督办" not in en
 
 
 def test_breadcrumb_links_keep_period_and_language(units, layout_of):

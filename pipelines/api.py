@@ -201,6 +201,7 @@ _COUNT_COLUMNS = (
     "response_decided",
     "responded_in_time",
     "resolved",
+    "closed_judged",
     "handled",
     "rated",
     "satisfied",

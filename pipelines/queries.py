@@ -37,6 +37,7 @@ COUNT_COLUMNS = (
     "responded_in_time",
     "response_decided",
     "resolved",
+    "closed_judged",
     "handled",
     "rated",
     "satisfied",

@@ -7,7 +7,12 @@ with requests as (
 source_has as (
     -- a source without acceptance events (LA's extracts) has no response figures at all,
     -- rather than a response rate of zero
-    select count(accepted_at) > 0 as acceptances from int_requests
+    select
+        count(accepted_at) > 0 as acceptances,
+        -- resolution is judged by ratings and reopens; a source with neither has no
+        -- resolution figures rather than a resolution rate of 100 %
+        count(rating) > 0 or max(reopen_count) > 0 as judged
+    from int_requests
 ),
 
 periods as (
@@ -19,7 +24,8 @@ joined as (
         p.period_id,
         least(p.end_local, p.as_of) as period_end,
         r.*,
-        h.acceptances
+        h.acceptances,
+        h.judged
     from requests as r
     cross join source_has as h
     inner join periods as p

@@ -26,7 +26,8 @@ with requests as (
         p.rating,
         p.dispatch_level,
         p.reopen_count,
-        p.is_repeat
+        p.is_repeat,
+        p.judged
     from int_request_periods as p
     inner join int_request_units as u on u.request_id = p.request_id
     inner join levels as l on l.level = u.level
@@ -67,8 +68,10 @@ grouped as (
         count(*) filter (where responded_in_time) as responded_in_time,
         count(*) filter (where response_decided) as response_decided,
         count(*) filter (
-            where is_closed and reopen_count = 0 and rating is distinct from 'dissatisfied'
+            where judged and is_closed and reopen_count = 0
+            and rating is distinct from 'dissatisfied'
         ) as resolved,
+        count(*) filter (where judged and is_closed) as closed_judged,
         count(handled_hours) as handled,
         quantile_cont(handled_hours, 0.5) as handling_hours_p50,
         quantile_cont(handled_hours, 0.9) as handling_hours_p90,

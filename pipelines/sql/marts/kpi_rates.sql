@@ -9,7 +9,7 @@ select
     closed_on_time / nullif(due_decided, 0)::double as on_time_rate,
     overdue / nullif(requests, 0)::double as overdue_share,
     responded_in_time / nullif(response_decided, 0)::double as response_rate,
-    resolved / nullif(closed, 0)::double as resolution_rate,
+    resolved / nullif(closed_judged, 0)::double as resolution_rate,
     satisfied / nullif(rated, 0)::double as satisfaction_rate,
     reopened / nullif(handled, 0)::double as reopen_rate,
     repeats / nullif(requests, 0)::double as repeat_rate,

@@ -120,6 +120,25 @@ def _check_level(level: str) -> None:
         raise ValueError(f"unknown level {level!r}; known: {sorted(known)}")
 
 
+def _check_period(period: str) -> None:
+    known = list(periods()["period_id"])
+    if period not in known:
+        raise ValueError(f"unknown period {period!r}; known: {known}")
+
+
+def _check_key(dim: str, key: str) -> None:
+    known = _frame(
+        "SELECT DISTINCT key, key_en FROM mart_unit_breakdown WHERE dim = $dim ORDER BY key",
+        {"dim": dim},
+    )
+    if key not in set(known["key"]) and key not in set(known["key_en"]):
+        sample = ", ".join(known["key"].head(12))
+        raise ValueError(
+            f"unknown {dim} {key!r}; {len(known)} known, e.g. {sample} "
+            f"(all: api.metrics('city', period, ...) with dim {dim!r} rows)"
+        )
+
+
 def units(level: str, *, parent_id: str | None = None) -> gpd.GeoDataFrame:
     """The units of ``level`` with names, parent, population and outline (as drawn)."""
     _check_level(level)
@@ -165,6 +184,7 @@ def metrics(
         Keep the ``__unassigned__`` bucket.
     """
     _check_level(level)
+    _check_period(period)
     wanted = list(metrics) if metrics is not None else list(registry.registry())
     for m in wanted:
         registry.metric(m)  # unknown ids fail with the list of known ones
@@ -173,6 +193,7 @@ def metrics(
         raise ValueError("give category or department, not both")
     if category is not None or department is not None:
         dim, key = ("category", category) if category is not None else ("department", department)
+        _check_key(dim, str(key))
         frame = _breakdown(level, period, dim, str(key), parent_id, unit_id)
     else:
         frame = queries.unit_metrics(
@@ -184,33 +205,14 @@ def metrics(
             include_unassigned=include_unassigned,
         )
     counts = [c for c in _COUNT_COLUMNS if c in frame.columns]
-    keep = ["unit_id", "name_zh", "name_en", "level", "parent_id", "period_id"]
+    keep = ["unit_id", "name_zh", "name_en", "level", "parent_id", "period_id", "dim", "key"]
     cols = [c for c in keep if c in frame.columns]
     cols += [c for c in counts if c not in cols]
     cols += [m for m in wanted if m in frame.columns and m not in cols]
     return frame[cols].reset_index(drop=True)
 
 
-_COUNT_COLUMNS = (
-    "requests",
-    "closed",
-    "open",
-    "overdue",
-    "due_decided",
-    "closed_on_time",
-    "response_decided",
-    "responded_in_time",
-    "resolved",
-    "closed_judged",
-    "handled",
-    "rated",
-    "satisfied",
-    "dispatched",
-    "reopened",
-    "reopened_twice",
-    "repeats",
-    "population",
-)
+_COUNT_COLUMNS = (*queries.COUNT_COLUMNS, "population")
 
 
 def _breakdown(
@@ -258,7 +260,8 @@ def cells(
     Parameters
     ----------
     level_or_res
-        A level name, or an H3 resolution one of the levels is drawn at.
+        A level name, or an H3 resolution one of the levels is drawn at (when two levels
+        share it, the coarser one; name the level to get the other).
     measure
         ``requests``, ``open``, ``overdue``, ``requests_per_10k_30d``, ``backlog_share``,
         ``dissatisfied_share`` or ``worry_index``; every column is returned, ``value`` is
@@ -282,6 +285,7 @@ def cells(
         _check_level(level)
     if measure not in _CELL_MEASURES:
         raise ValueError(f"measure must be one of {_CELL_MEASURES}, got {measure!r}")
+    _check_period(period)
     meta = dict(_frame("SELECT key, value FROM meta").itertuples(index=False, name=None))
     chosen = hierarchy or (meta.get("primary_hierarchy") if level == "city" else None)
     frame = _frame(
@@ -337,7 +341,10 @@ def requests(**filters: Any) -> pd.DataFrame:
         raise TypeError(f"unknown filters {unknown}; allowed: {sorted(allowed)}")
     args = dict(filters)
     if "period" in args:
+        _check_period(str(args["period"]))
         args["period_id"] = args.pop("period")
+    if "level" in args:
+        _check_level(str(args["level"]))
     return queries.requests(_con(), **args)
 
 
@@ -361,6 +368,9 @@ def ranking(
     published, whatever has arrived since.
     """
     m = registry.metric(metric)
+    _check_level(level)
+    if snapshot is None:
+        _check_period(period)
     if snapshot is not None:
         _, _, frozen = snapshots.load(_settings(), snapshot)
         out = frozen.loc[(frozen["level"] == level) & (frozen["metric"] == m.id)]
@@ -382,4 +392,5 @@ def ranking(
 def snapshots_of(period: str | None = None) -> pd.DataFrame:
     """Published snapshots (newest first), optionally of one period."""
     rows = [vars(s) for s in snapshots.list_snapshots(_settings(), period)]
-    return pd.DataFrame(rows)
+    columns = list(snapshots.SnapshotInfo.__dataclass_fields__)
+    return pd.DataFrame(rows, columns=columns)

@@ -118,15 +118,6 @@ def test_metrics_return_every_registry_metric_by_default_and_only_those_asked_fo
     assert some["completion_rate"].tolist() == everything["completion_rate"].tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="api.metrics() keeps only the count columns listed in api._COUNT_COLUMNS, which "
-    "lacks closed_1d, closed_3d, dispatched_district, dispatched_street and "
-    "dispatched_community: the numerators of closed_1d_share, closed_3d_share and the "
-    "dispatch shares are dropped although its docstring says the counts behind the "
-    "metrics are always included (mart_unit_kpi has them)",
-)
 def test_metrics_include_the_numerator_and_denominator_of_every_share():
     frame = api.metrics("district", "last30")
     missing = sorted(
@@ -265,13 +256,6 @@ def test_a_resolution_no_level_is_drawn_at_is_refused_with_each_levels_resolutio
 UNKNOWN_PERIOD = "m1999-01"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="an unknown period id is not checked: instead of a ValueError naming the periods "
-    "of api.periods(), metrics() lists every unit with zero counts, and cells(), ranking() "
-    "and requests(period=...) return empty frames",
-)
 @pytest.mark.parametrize(
     "call",
     [
@@ -288,23 +272,11 @@ def test_an_unknown_period_is_refused_naming_the_known_ones(call):
         call()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="api.ranking() does not check its level (units/metrics/cells/sla do): an unknown "
-    "level gives an empty ranking",
-)
 def test_ranking_refuses_an_unknown_level():
     with pytest.raises(ValueError, match="district"):
         api.ranking(NOWHERE, "last30", "completion_rate")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="api.metrics(category=...) and (department=...) do not check the key: an unknown "
-    "one (or a typo) gives an empty frame instead of a ValueError naming the known keys",
-)
 @pytest.mark.parametrize("dim", ["category", "department"])
 def test_an_unknown_category_or_department_is_refused(dim):
     key: dict[str, Any] = {dim: NOWHERE}
@@ -399,14 +371,6 @@ def test_the_city_level_filters_no_place(months):
     assert by_level["request_id"].tolist() == everything["request_id"].tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="requests(unit_id=<the city's id>) without level='city' returns no rows: "
-    "queries.requests drops the place filter only when level == 'city', although its "
-    "docstring says the city's unit_id means no place filter, and dim_unit_lineage has no "
-    "row for the city, so the filter matches nothing",
-)
 def test_the_citys_unit_id_filters_no_place(months):
     city_id = str(api.units("city")["unit_id"].iloc[0])
     period = months[0]
@@ -566,13 +530,6 @@ def test_a_ranking_within_a_parent_ranks_only_its_children(months):
     assert ranked.loc[ranked["eligible"], "rank"].min() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="api.snapshots_of() with no snapshot found returns pd.DataFrame([]), a frame "
-    "without columns, so snapshots_of(period)['snapshot_id'] raises KeyError; it should "
-    "have SnapshotInfo's columns",
-)
 def test_snapshots_of_a_period_never_published_has_the_snapshot_columns():
     listed = api.snapshots_of("m1999-01")
     assert listed["snapshot_id"].tolist() == []

@@ -1,7 +1,7 @@
 -- Request-level rows at the as-of time, filtered: what api.requests() returns and what the
 -- SLA view lists. A unit filter follows the unit's hierarchy (a request lies in the unit
--- when its leaf does); every filter is optional (NULL = all).
--- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period.
+-- when its leaf does; the city's id filters nothing); every filter is optional (NULL = all).
+-- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period, dim_unit.
 -- Params: $unit_id, $period_id, $category, $department, $open_only, $lamp,
 -- $long_unresolved_only, $min_escalation, $limit.
 with in_unit as (
@@ -17,7 +17,10 @@ period as (
 
 select r.*
 from fact_request as r
-where ($unit_id::VARCHAR is null or r.request_id in (select request_id from in_unit))
+where ($unit_id::VARCHAR is null
+        -- the city's own id places nothing out
+        or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
+        or r.request_id in (select request_id from in_unit))
     and ($period_id::VARCHAR is null or (
         r.created_local >= (select start_local from period)
         and r.created_local < (select end_local from period)

@@ -185,7 +185,42 @@ def test_period_and_language_controls_rewrite_the_url(server, wall):
 
     wall.go_back()
     wall.wait_for_url(re.compile(r"lang=zh$"))
-    wall.wait_for_selector("text=诉求总量")
+    wall.wait_for_selector("text=诉求量")
+
+
+def test_sla_and_ranking_views_open_from_the_tabs_and_keep_their_state_in_the_url(
+    server, wall, screenshots
+):
+    goto_cockpit(wall, server + "/?period=last365")
+    wall.click("#cockpit-views a:has-text('时限督办')")
+    wall.wait_for_url(re.compile(r"/\?period=last365&lang=zh&view=sla$"))
+    wall.wait_for_selector("#sla-summary [data-sla=red]")
+    wait_for_map(wall)
+    lamps = wall.evaluate(
+        "() => document.querySelector('#cockpit-map .js-plotly-plot').data"
+        ".filter(t => t.mode === 'markers').reduce((n, t) => n + t.lon.length, 0)"
+    )
+    open_now = int(wall.inner_text("[data-sla=open_now] .yw-kpi-value").replace(",", ""))
+    assert 0 < lamps <= open_now
+    assert wall.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    ) == [1920, 1080]
+    wall.screenshot(path=str(screenshots / "sla.png"))
+
+    wall.click("#cockpit-views a:has-text('考核排名')")
+    wall.wait_for_url(re.compile(r"view=ranking$"))
+    wall.wait_for_selector("#ranking-table tbody tr")
+    assert "按期办结率" in wall.inner_text(".yw-panel-ranking-view .yw-panel-title")
+    wall.click("#ranking-metric")
+    wall.get_by_role("option", name="满意率").click()
+    wall.wait_for_url(re.compile(r"view=ranking&metric=satisfaction_rate$"))
+    wall.wait_for_function(
+        "() => document.querySelector('.yw-panel-ranking-view .yw-panel-title')"
+        ".innerText.includes('满意率')"
+    )
+    ranks = wall.locator("#ranking-table tbody tr td:first-child").all_inner_texts()
+    assert ranks and ranks[0].strip() == "1"
+    wall.screenshot(path=str(screenshots / "ranking.png"))
 
 
 def test_english_cockpit(server, wall, screenshots):

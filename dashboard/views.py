@@ -188,12 +188,15 @@ def _department_league(unit: data.Unit, period: data.Period, lang: Lang) -> html
         (t("col.rank", lang), "yw-col-rank"),
         (t("sla.col.department", lang), "yw-col-name"),
         (t("col.requests", lang), "yw-num"),
+        (t("sla.col.dispatch_share", lang), "yw-num"),
     ]
     shown = ("on_time_rate", "response_rate", "satisfaction_rate", "reopen_rate")
     columns += [(metrics.metric(m).name(lang), "yw-num") for m in shown]
     columns.append((metrics.metric("handling_hours_p50").name(lang), "yw-num"))
     body: list[list[Any]] = []
     keys: list[str] = []
+    # the dispatch split by department: each department's share of the unit's requests
+    total = int(rows["requests"].sum()) if not rows.empty else 0
     if not rows.empty:
         frame = rows.assign(unit_id=rows["key"])
         ranked = metrics.rank_units(frame, "on_time_rate", data.min_rank_requests())
@@ -205,6 +208,7 @@ def _department_league(unit: data.Unit, period: data.Period, lang: Lang) -> html
                     fmt.fmt_int(r.rank) if r.eligible else fmt.NA,
                     str(src["key_en"] if lang == "en" else r.unit_id),
                     fmt.fmt_int(src["requests"]),
+                    fmt.fmt_pct(src["requests"] / total if total else None),
                     *[fmt.fmt_metric(src[m], "share") for m in shown],
                     fmt.fmt_metric(src["handling_hours_p50"], "hours"),
                 ]

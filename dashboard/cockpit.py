@@ -213,7 +213,9 @@ def _view_tabs(unit: data.Unit, pid: str, lang: Lang, hierarchy: str | None, vie
         if name == view:
             links.append(html.Span(label, className="yw-tab yw-tab-on"))
             continue
-        href = routes.href(unit.level, unit.unit_id, period=pid, lang=lang, by=hierarchy, view=name)
+        # the primary hierarchy is the default: only another one is spelled out
+        by = hierarchy if hierarchy != data.meta().primary_hierarchy else None
+        href = routes.href(unit.level, unit.unit_id, period=pid, lang=lang, by=by, view=name)
         links.append(dcc.Link(label, href=href or "/", className="yw-tab"))
     return html.Nav(links, id=ids.VIEW_TABS, className="yw-tabs")
 

@@ -770,17 +770,19 @@ def interval_chart(
                 "width": 3,
             }
         traces.append(trace)
-    height = max(220, 26 * len(ranked) + 60)
+    # Up to 24 units fill the panel; longer lists get 26 px a row and scroll.
+    extra: dict[str, Any] = {"height": 26 * len(ranked) + 70} if len(ranked) > 24 else {}
     return {
         "data": traces,
         "layout": _base_layout(
-            height=height,
+            **extra,
             xaxis={"gridcolor": GRID, "zeroline": False, "ticksuffix": suffix, "color": MUTED},
             yaxis={
                 "autorange": "reversed",
                 "categoryorder": "array",
                 "categoryarray": list(names),
                 "color": TEXT,
+                "gridcolor": GRID,
                 "automargin": True,
             },
             legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},

@@ -389,6 +389,7 @@ def ranking_view(
         ),
         config={"displayModeBar": False, "responsive": True},
         className="yw-interval-chart",
+        style={"height": "100%"} if len(ranked) <= 24 else {},
     )
     return [
         components.panel(

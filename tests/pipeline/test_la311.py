@@ -170,3 +170,22 @@ def test_components_from_two_layers_are_kept_with_their_kind(warehouse):
 def test_the_la_spec_needs_no_code_only_files(la):
     spec_text = Path(LA_SPEC).read_text(encoding="utf-8")
     assert "[[boundaries.levels]]" in spec_text and "[requests.statuses]" in spec_text
+
+
+def test_figures_la_does_not_record_are_missing_not_zero_or_perfect(warehouse):
+    # LA's extracts have no acceptance events, ratings, reopens or dispatch levels: the
+    # three rates and the dispatch split must be NULL ("—"), never 0 % or 100 %.
+    row = warehouse.execute(
+        """
+        SELECT response_rate, resolution_rate, satisfaction_rate, dispatch_district_share,
+               on_time_rate, completion_rate
+        FROM mart_unit_kpi WHERE level = 'city' AND period_id = 'all'
+        """
+    ).fetchall()[0]
+    assert row[:4] == (None, None, None, None)
+    assert 0.5 < row[4] < 1 and 0.5 < row[5] < 1  # closures and due times are recorded
+    late, open_ = warehouse.execute(
+        "SELECT count(*) FILTER (WHERE response_overdue), count(*) FILTER (WHERE is_open)"
+        " FROM fact_request"
+    ).fetchall()[0]
+    assert late == 0 and open_ > 0

@@ -20,15 +20,22 @@ now as (
     where $as_of_utc >= day_start_utc and $as_of_utc < day_end_utc
 ),
 
+source_has as (
+    -- without acceptance events (LA's extracts) no request can be "late to respond"
+    select count(accepted_at) > 0 as acceptances from requests
+),
+
 state as (
     select
         r.*,
+        h.acceptances,
         r.closed_at is null as is_open,
         case
             when r.closed_at is null then greatest(n.working_now - r.working_start, 0) / 3600.0
         end as open_working_hours
     from requests as r
     left join now as n on true
+    cross join source_has as h
 ),
 
 lamps as (
@@ -78,7 +85,7 @@ final as (
         is_open,
         open_working_hours,
         lamp,
-        is_open and accepted_at is null and response_due_at < $as_of_local
+        acceptances and is_open and accepted_at is null and response_due_at < $as_of_local
             as response_overdue,
         long_open or reopened_often as long_unresolved,
         long_open,

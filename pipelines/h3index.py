@@ -136,3 +136,49 @@ def polygon_cells(geometry: Any, res: int, *, contain: str = "center") -> Int64A
 def average_cell_area_km2(res: int) -> float:
     """Average area of a cell at ``res`` in square kilometres."""
     return float(h3.average_hexagon_area(res, unit="km^2"))
+
+
+def disk_pairs(cells: npt.ArrayLike, k: int = 1) -> tuple[Int64Array, Int64Array]:
+    """Positions ``(i, j)`` of cells where ``cells[j]`` is within ``k`` grid steps of ``cells[i]``.
+
+    Only cells of the given set are paired, and every cell is paired with itself (distance
+    0), so the pairs are the non-zero entries of the binary "disk" weights matrix that
+    Getis-Ord Gi* uses; build a sparse matrix from them with ``(ones, (i, j))``. The
+    relation is symmetric. Vectorised with polars-h3: about 1 s for 350 k cells at
+    ``k=1`` on two cores. Cells whose disk meets a pentagon's distortion keep the
+    neighbours H3 returns.
+
+    Parameters
+    ----------
+    cells
+        Distinct cell ids, all of one resolution.
+    k
+        Grid distance (1: a cell and its 6 neighbours).
+
+    Returns
+    -------
+    (i, j)
+        Positions into ``cells``, in no particular order.
+    """
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    arr = np.asarray(cells, dtype=np.int64)
+    ordered = np.sort(arr)
+    if (ordered[1:] == ordered[:-1]).any():
+        raise ValueError("cells must be distinct")
+    position = pl.DataFrame(
+        {"n": pl.Series(arr).cast(pl.UInt64), "j": np.arange(len(arr), dtype=np.int64)}
+    )
+    disks = (
+        pl.DataFrame(
+            {"c": pl.Series(arr).cast(pl.UInt64), "i": np.arange(len(arr), dtype=np.int64)}
+        )
+        .select("i", plh3.grid_disk("c", k).alias("n"))
+        .explode("n")
+        .drop_nulls("n")
+    )
+    pairs = disks.join(position, on="n", how="inner")
+    return (
+        pairs["i"].to_numpy().astype(np.int64, copy=False),
+        pairs["j"].to_numpy().astype(np.int64, copy=False),
+    )

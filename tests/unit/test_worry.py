@@ -1,0 +1,129 @@
+"""The worry index v2: bounded, explainable, small-sample-safe, on a fixed scale."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.worry import COMPONENTS, WorryConfig, beta_share_quantile, gamma_rate_quantile, score
+
+
+def places(n: int, seed: int = 1, **overrides: object) -> pd.DataFrame:
+    """``n`` cells of one parent with Poisson requests around 30 per 10k per 30 days."""
+    rng = np.random.default_rng(seed)
+    population = rng.integers(300, 3000, n)
+    requests = rng.poisson(30 * population / 10_000)
+    frame = pd.DataFrame(
+        {
+            "requests": requests,
+            "open": rng.binomial(requests, 0.08),
+            "rated": rng.binomial(requests, 0.8),
+            "repeats": rng.binomial(requests, 0.02),
+            "population": population,
+            "period_days": 30.0,
+            "previous_requests": rng.poisson(30 * population / 10_000),
+            "previous_days": 30.0,
+            "prior_rate": 30.0,
+            "prior_open_rate": 2.4,
+            "prior_dissatisfaction": 0.05,
+            "prior_repeat": 0.02,
+        }
+    )
+    frame["dissatisfied"] = rng.binomial(frame["rated"], 0.05)
+    frame["severity_sum"] = frame["requests"].astype(float)
+    for key, value in overrides.items():
+        frame[key] = value
+    return frame
+
+
+def test_the_index_is_bounded_and_its_contributions_add_up_to_it():
+    frame = places(500)
+    frame.loc[:10, "requests"] = 5000  # extreme places still stay within 0-100
+    frame.loc[:10, "open"] = 5000
+    out = score(frame)
+    assert out["worry_index"].between(0, 100).all()
+    parts = out[[f"contribution_{c}" for c in COMPONENTS]].sum(axis=1)
+    assert np.allclose(parts, out["worry_index"])
+    assert out["worry_index"].max() > 60
+
+
+def test_a_single_complaint_in_an_empty_cell_does_not_score_above_its_parents_median():
+    # "The parent's median": a place measured well enough to be known to sit exactly at
+    # the parent's median rates (the prior), with nothing else wrong.
+    typical = places(1).assign(
+        requests=3000,
+        open=240,  # 2.4 open per 10k per 30 days, the prior
+        rated=2400,
+        dissatisfied=120,
+        repeats=60,
+        severity_sum=3000.0,
+        population=1_000_000,
+        previous_requests=3000,
+    )
+    lonely = places(1).assign(
+        requests=1,
+        open=1,  # still open, never rated: the worst a single complaint can look
+        rated=0,
+        dissatisfied=0,
+        repeats=0,
+        severity_sum=1.0,
+        population=0,  # nobody lives there
+        previous_requests=0,
+    )
+    assert score(lonely)["worry_index"].iloc[0] <= score(typical)["worry_index"].iloc[0]
+
+
+def test_many_requests_in_a_small_place_do_score_high():
+    frame = places(1).assign(requests=120, open=40, severity_sum=120.0, population=500)
+    assert score(frame)["worry_index"].iloc[0] > 50
+
+
+def test_a_value_means_the_same_whatever_the_peers_of_the_refresh():
+    # Fixed scale: a place's score depends on its own counts and its parent prior only,
+    # not on which other places are scored beside it.
+    frame = places(50, seed=3)
+    alone = score(frame.iloc[[7]])["worry_index"].iloc[0]
+    together = score(frame)["worry_index"].iloc[7]
+    with_others = score(pd.concat([frame, places(200, seed=9)]))["worry_index"].iloc[7]
+    assert alone == pytest.approx(together) == pytest.approx(with_others)
+
+
+def test_more_requests_never_lower_the_intensity_score():
+    base = places(1, population=1000)
+    values = [
+        score(base.assign(requests=n, severity_sum=float(n)))["score_intensity"].iloc[0]
+        for n in range(0, 200, 5)
+    ]
+    assert all(b >= a for a, b in itertools.pairwise(values))
+    assert values[-1] > values[0] + 0.4
+    # no requests where many people live reads as calm, not as "like the neighbours"
+    crowded = base.assign(requests=0, severity_sum=0.0, population=20_000)
+    assert score(crowded)["score_intensity"].iloc[0] < 0.2
+
+
+def test_the_posterior_quantiles_shrink_small_samples_toward_the_prior():
+    # 1 of 1 dissatisfied reads far below 100 %; 300 of 1000 reads near 30 %
+    small = beta_share_quantile(np.array([1]), np.array([1]), np.array([0.05]), 10, 0.2)[0]
+    large = beta_share_quantile(np.array([300]), np.array([1000]), np.array([0.05]), 10, 0.2)[0]
+    assert small < 0.1 and 0.27 < large < 0.3
+    rate = gamma_rate_quantile(np.array([1000]), np.array([10.0]), np.array([30.0]), 10, 0.2)[0]
+    assert 90 < rate < 100  # 1000 requests over 10 exposure units: its own rate, ~99
+
+
+def test_a_rising_place_scores_on_trend_and_a_steady_one_does_not():
+    steady = places(1, requests=60, previous_requests=60, population=2000)
+    rising = places(1, requests=150, previous_requests=60, population=2000)
+    assert score(steady)["score_trend"].iloc[0] < 0.05
+    assert score(rising)["score_trend"].iloc[0] > 0.5
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [{"intensity": 0.5, "trend": 0.4}, {"intensity": 1.2, "trend": -0.2}, {"noise": 1.0}],
+)
+def test_weights_must_be_known_non_negative_and_sum_to_one(weights):
+    with pytest.raises(ValueError):
+        WorryConfig(weights=weights)

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv system-deps lint format bench lock clean
+.PHONY: demo test venv system-deps lint format bench eval lock clean
 
 # The main job: environment, demo city, warehouse, then serve on http://127.0.0.1:8050/.
 # Re-running reuses the demo (same size/seed/end day) and the build (same inputs and code).
@@ -50,6 +50,12 @@ format: venv
 # Demo generation and warehouse build timings with peak memory (docs/benchmarks.md).
 bench: venv
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# Hotspot and early-warning figures against the planted truth of 5 demo cities of 300 k
+# requests (about 1.5 min per city to generate and build on 2 cores, then ~20 s to score;
+# builds in data/eval are reused). Figures in artifacts/eval/eval.json.
+eval: venv
+	$(BIN)/yiwang eval $(EVAL_ARGS)
 
 # Re-resolve pyproject.toml's dependencies in a throw-away venv (without the old pins, so a
 # changed pin can win) and write every resolved version into requirements.lock.

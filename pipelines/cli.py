@@ -173,6 +173,28 @@ def serve(
     dash_app.run(host=settings.host, port=settings.port, debug=debug)
 
 
+@app.command(name="eval")
+def eval_(
+    sizes: Annotated[str, typer.Option(help="City sizes in requests, comma-separated")] = "300000",
+    seeds: Annotated[str, typer.Option(help="Seeds, comma-separated")] = "1,2,3,4,5",
+    workdir: Annotated[
+        Path | None, typer.Option(help="Folder of the cities (default: data/eval)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="JSON output (default: artifacts/eval)")] = None,
+) -> None:
+    """Score hotspots and early warning on demo cities against what was planted."""
+    from pipelines import evaluate
+
+    logging.basicConfig(level=logging.WARNING)
+    evaluate.run(
+        [int(s) for s in sizes.split(",") if s.strip()],
+        [int(s) for s in seeds.split(",") if s.strip()],
+        workdir or evaluate.DEFAULT_WORKDIR,
+        out=out or evaluate.DEFAULT_OUT,
+        echo=typer.echo,
+    )
+
+
 def main() -> None:
     """Entry point for ``python -m pipelines``."""
     app()

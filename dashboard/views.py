@@ -396,7 +396,7 @@ def ranking_view(
             title,
             [
                 controls,
-                html.P(note, id=ids.RANK_NOTE, className="yw-footnote"),
+                html.P(" ".join(str(n) for n in note), id=ids.RANK_NOTE, className="yw-footnote"),
                 html.Div([table, chart], className="yw-ranking-body"),
             ],
             subtitle=f"{m.definition(lang)} · {t(_better_key(m), lang)}",

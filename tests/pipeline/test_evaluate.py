@@ -68,6 +68,8 @@ def test_run_reuses_the_build_and_writes_json(built_city: Settings, tmp_path: Pa
     assert saved["pooled"]["windows_evaluated"] == 12
     spikes = saved["cities"][0]["spikes"]
     assert spikes["spikes"] == 12 and 0 <= spikes["detected_within_1_day"] <= 12
+    assert spikes["detected_after_warm_up"] <= spikes["spikes_after_warm_up"] <= 12
     assert spikes["false_alarms_per_street_30_days"] >= 0
+    assert saved["cities"][0]["year"]["hotspots_active"] == 30
     assert report["pooled"]["clusters"] == saved["pooled"]["clusters"]
     assert any("pooled" in line for line in lines)

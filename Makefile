@@ -52,8 +52,9 @@ bench: venv
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # Hotspot and early-warning figures against the planted truth of 5 demo cities of 300 k
-# requests (about 1.5 min per city to generate and build on 2 cores, then ~20 s to score;
-# builds in data/eval are reused). Figures in artifacts/eval/eval.json.
+# requests: ~10 min from scratch on 2 cores (generate + build ~1.7 min a city, scoring
+# ~15 s), ~1.5 min once the cities in data/eval are built (they are reused). Figures in
+# artifacts/eval/eval.json; EVAL_ARGS="--sizes 1000000 --seeds 1,7" for other cities.
 eval: venv
 	$(BIN)/yiwang eval $(EVAL_ARGS)
 

@@ -181,6 +181,7 @@ def eval_(
         Path | None, typer.Option(help="Folder of the cities (default: data/eval)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="JSON output (default: artifacts/eval)")] = None,
+    window_days: Annotated[int, typer.Option(help="Days per hotspot window (<= 90)")] = 30,
 ) -> None:
     """Score hotspots and early warning on demo cities against what was planted."""
     from pipelines import evaluate
@@ -191,6 +192,7 @@ def eval_(
         [int(s) for s in seeds.split(",") if s.strip()],
         workdir or evaluate.DEFAULT_WORKDIR,
         out=out or evaluate.DEFAULT_OUT,
+        window_days=window_days,
         echo=typer.echo,
     )
 

@@ -190,6 +190,26 @@ def geometry_lines(
     return lons, lats
 
 
+def outline_traces(
+    geometries: Iterable[str | None], *, width: float, color: str
+) -> list[dict[str, Any]]:
+    """One ``scattermap`` line trace drawing every outline (none when there is nothing)."""
+    lons, lats = geometry_lines(geometries)
+    if not lons:
+        return []
+    return [
+        {
+            "type": "scattermap",
+            "mode": "lines",
+            "lon": lons,
+            "lat": lats,
+            "line": {"width": width, "color": color},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+    ]
+
+
 def _colorscale() -> list[list[Any]]:
     return [[x, c] for x, c in WORRY_COLORSCALE]
 
@@ -352,32 +372,8 @@ def hex_map(
                 },
             }
         )
-    child_lons, child_lats = geometry_lines(children["geojson"])
-    if child_lons:
-        traces.append(
-            {
-                "type": "scattermap",
-                "mode": "lines",
-                "lon": child_lons,
-                "lat": child_lats,
-                "line": {"width": 1.4, "color": "rgba(214, 236, 255, 0.78)"},
-                "hoverinfo": "skip",
-                "showlegend": False,
-            }
-        )
-    own_lons, own_lats = geometry_lines([unit_outline])
-    if own_lons:
-        traces.append(
-            {
-                "type": "scattermap",
-                "mode": "lines",
-                "lon": own_lons,
-                "lat": own_lats,
-                "line": {"width": 2.6, "color": ACCENT},
-                "hoverinfo": "skip",
-                "showlegend": False,
-            }
-        )
+    traces += outline_traces(children["geojson"], width=1.4, color="rgba(214, 236, 255, 0.78)")
+    traces += outline_traces([unit_outline], width=2.6, color=ACCENT)
     if len(children):
         traces.append(
             {
@@ -642,33 +638,10 @@ def lamp_map(
     revision
         ``uirevision`` (pan/zoom kept across updates of the same unit).
     """
-    traces: list[dict[str, Any]] = []
-    lons, lats = geometry_lines(child_outlines)
-    if lons:
-        traces.append(
-            {
-                "type": "scattermap",
-                "mode": "lines",
-                "lon": lons,
-                "lat": lats,
-                "line": {"width": 1.0, "color": "rgba(214, 236, 255, 0.45)"},
-                "hoverinfo": "skip",
-                "showlegend": False,
-            }
-        )
-    own_lons, own_lats = geometry_lines([unit_outline])
-    if own_lons:
-        traces.append(
-            {
-                "type": "scattermap",
-                "mode": "lines",
-                "lon": own_lons,
-                "lat": own_lats,
-                "line": {"width": 2.4, "color": ACCENT},
-                "hoverinfo": "skip",
-                "showlegend": False,
-            }
-        )
+    traces: list[dict[str, Any]] = [
+        *outline_traces(child_outlines, width=1.0, color="rgba(214, 236, 255, 0.45)"),
+        *outline_traces([unit_outline], width=2.4, color=ACCENT),
+    ]
     located = points[points["lng"].notna() & points["lat"].notna()]
     for lamp in ("green", "yellow", "red"):
         sub = located[located["lamp"] == lamp]

@@ -93,7 +93,7 @@ class City:
 
 def load_city(data_dir: Path, *, name: str | None = None, res: int = RES) -> City:
     """Read a built demo city: ground truth, requests (WGS-84, res-``res`` cell), residents."""
-    settings = Settings.from_env(environ={}, data_dir=data_dir)
+    settings = Settings.from_env(data_dir=data_dir)
     truth = json.loads((data_dir / "01_raw" / "demo" / "ground_truth.json").read_text("utf-8"))
     staged = pd.read_parquet(
         catalog.path(settings, "stg_requests"),

@@ -392,7 +392,6 @@ def hex_map(
                 "showlegend": False,
             }
         )
-    center, zoom = map_view(bbox)
     annotations = []
     if len(thin):
         annotations.append(
@@ -412,19 +411,25 @@ def hex_map(
         )
     return {
         "data": traces,
-        "layout": {
-            "map": {"style": MAP_STYLE, "center": center, "zoom": zoom},
-            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-            "paper_bgcolor": BACKGROUND,
-            "font": {"family": FONT_FAMILY, "color": TEXT, "size": 13},
-            "hoverlabel": {"font": {"family": FONT_FAMILY, "size": 14}},
-            "showlegend": False,
-            "uirevision": revision,
-            "annotations": annotations,
-            # Read by assets/cockpit.js, which refits the view to the real map size.
-            "meta": {"bbox": [float(v) for v in bbox]},
-        },
+        "layout": _map_layout(bbox, revision, showlegend=False, annotations=annotations),
     }
+
+
+def _map_layout(bbox: Sequence[float], revision: str, **extra: Any) -> dict[str, Any]:
+    """Layout of every cockpit map: offline style, the unit framed, dark paper."""
+    center, zoom = map_view(bbox)
+    layout: dict[str, Any] = {
+        "map": {"style": MAP_STYLE, "center": center, "zoom": zoom},
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "paper_bgcolor": BACKGROUND,
+        "font": {"family": FONT_FAMILY, "color": TEXT, "size": 13},
+        "hoverlabel": {"font": {"family": FONT_FAMILY, "size": 14}},
+        "uirevision": revision,
+        # Read by assets/cockpit.js, which refits the view to the real map size.
+        "meta": {"bbox": [float(v) for v in bbox]},
+    }
+    layout.update(extra)
+    return layout
 
 
 def _base_layout(**extra: Any) -> dict[str, Any]:
@@ -664,27 +669,14 @@ def lamp_map(
                 + " %{customdata[2]}<extra></extra>",
             }
         )
-    center, zoom = map_view(bbox)
-    return {
-        "data": traces,
-        "layout": {
-            "map": {"style": MAP_STYLE, "center": center, "zoom": zoom},
-            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-            "paper_bgcolor": BACKGROUND,
-            "font": {"family": FONT_FAMILY, "color": TEXT, "size": 13},
-            "hoverlabel": {"font": {"family": FONT_FAMILY, "size": 14}},
-            "showlegend": True,
-            "legend": {
-                "x": 0.01,
-                "y": 0.02,
-                "yanchor": "bottom",
-                "bgcolor": "rgba(7, 17, 31, 0.72)",
-                "font": {"color": TEXT},
-            },
-            "uirevision": revision,
-            "meta": {"bbox": [float(v) for v in bbox]},
-        },
+    legend = {
+        "x": 0.01,
+        "y": 0.02,
+        "yanchor": "bottom",
+        "bgcolor": "rgba(7, 17, 31, 0.72)",
+        "font": {"color": TEXT},
     }
+    return {"data": traces, "layout": _map_layout(bbox, revision, showlegend=True, legend=legend)}
 
 
 def interval_chart(

@@ -17,7 +17,7 @@ from typing import Any
 import dash
 from dash import ClientsideFunction, Input, Output, State, no_update
 
-from dashboard import ids, routes
+from dashboard import ids, routes, worry_view
 
 
 def period_href(
@@ -110,15 +110,46 @@ def register(app: dash.Dash) -> None:
         )(handler)
     # Frame the unit for the real map size (phone, laptop, wall): browser-side, see
     # assets/cockpit.js. It fires when a page is inserted, which is exactly when it is needed.
-    app.clientside_callback(
-        ClientsideFunction(namespace="yiwang", function_name="fitMap"),
-        Output(ids.MAP_FITTED, "data"),
-        Input(ids.MAP, "figure"),
-        State(ids.MAP, "id"),
-    )
+    for graph, fitted in ((ids.MAP, ids.MAP_FITTED), (ids.WORRY_MAP, ids.WORRY_FITTED)):
+        app.clientside_callback(
+            ClientsideFunction(namespace="yiwang", function_name="fitMap"),
+            Output(fitted, "data"),
+            Input(graph, "figure"),
+            State(graph, "id"),
+        )
     app.callback(
         Output(ids.URL, "href", allow_duplicate=True),
         Input(ids.MAP, "clickData"),
         State(ids.URL, "search"),
         prevent_initial_call=True,
     )(map_click_href)
+    # The worry view: the slider recolours the map in place (a Patch), play steps it, a
+    # click on a cell explains it.
+    app.callback(
+        Output(ids.WORRY_MAP, "figure"),
+        Output(ids.WORRY_MONTH, "children"),
+        Input(ids.WORRY_SLIDER, "value"),
+        State(ids.WORRY_CONTEXT, "data"),
+        prevent_initial_call=True,
+    )(worry_view.recolour)
+    app.callback(
+        Output(ids.WORRY_TICK, "disabled"),
+        Output(ids.WORRY_PLAY, "children"),
+        Input(ids.WORRY_PLAY, "n_clicks"),
+        State(ids.WORRY_CONTEXT, "data"),
+        prevent_initial_call=True,
+    )(worry_view.toggle_play)
+    app.callback(
+        Output(ids.WORRY_SLIDER, "value"),
+        Input(ids.WORRY_TICK, "n_intervals"),
+        State(ids.WORRY_SLIDER, "value"),
+        State(ids.WORRY_CONTEXT, "data"),
+        prevent_initial_call=True,
+    )(worry_view.step)
+    app.callback(
+        Output(ids.WORRY_EXPLAIN, "children"),
+        Input(ids.WORRY_MAP, "clickData"),
+        State(ids.WORRY_SLIDER, "value"),
+        State(ids.WORRY_CONTEXT, "data"),
+        prevent_initial_call=True,
+    )(worry_view.explain_click)

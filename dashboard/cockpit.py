@@ -16,7 +16,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard import components, data, figures, fmt, ids, routes, views
+from dashboard import components, data, figures, fmt, ids, routes, views, worry_view
 from dashboard.i18n import Lang, resolve_lang, t
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,9 @@ def _cockpit(
         built=fmt.fmt_utc_as_local(meta.built_at_utc, meta.timezone),
     )
     tabs = _view_tabs(unit, pid, lang, hierarchy, view)
-    if view == "sla":
+    if view == "worry":
+        body = worry_view.worry_view(unit, period, lang, hierarchy)
+    elif view == "sla":
         body = views.sla_view(unit, period, lang)
     elif view == "ranking":
         body = views.ranking_view(

@@ -572,7 +572,49 @@ def _sla_rules(b: Build) -> dict[str, Any]:
     return rules
 
 
+@lru_cache(maxsize=128)
+def _worry_series(b: Build, level: Level, unit_id: str, hierarchy: str) -> pd.DataFrame:
+    return _frame(
+        b,
+        """
+        SELECT m.period_id, m.cell, s.cell_id, s.ring, m.worry_index, m.requests, m.child_id
+        FROM mart_hex AS m
+        JOIN hex_shape AS s ON s.res = m.res AND s.cell = m.cell
+        JOIN dim_period AS p ON p.period_id = m.period_id
+        WHERE m.level = $level AND m.unit_id = $unit_id AND m.hierarchy = $hierarchy
+          AND p.kind = 'month'
+        ORDER BY p.start_local, m.cell
+        """,
+        {"level": level, "unit_id": unit_id, "hierarchy": hierarchy},
+    )
+
+
+@lru_cache(maxsize=512)
+def _worry_place(
+    b: Build, level: Level, unit_id: str, period_id: str, cell: int | None
+) -> dict[str, Any] | None:
+    return _shared(b, queries.worry_place, level, unit_id, period_id, cell=cell)
+
+
+@lru_cache(maxsize=512)
+def _worry_behind(
+    b: Build, unit_id: str, period_id: str, cell: int | None, res: int | None, limit: int
+) -> pd.DataFrame:
+    return _shared(b, queries.worry_behind, unit_id, period_id, cell=cell, res=res, limit=limit)
+
+
+@lru_cache(maxsize=4)
+def _worry_weights(b: Build) -> dict[str, float]:
+    values = dict(_rows(b, "SELECT key, value FROM meta"))
+    weights: dict[str, float] = json.loads(values.get("worry_config", "{}")).get("weights", {})
+    return weights
+
+
 _CACHED = (
+    _worry_series,
+    _worry_place,
+    _worry_behind,
+    _worry_weights,
     _peer_metrics,
     _breakdown,
     _sla_summary,
@@ -914,3 +956,29 @@ def sla_requests(
     if kind not in _SLA_LISTS:
         raise ValueError(f"kind must be one of {sorted(_SLA_LISTS)}")
     return _sla_requests(current_build(), u.level, u.unit_id, kind, period_id, limit)
+
+
+def worry_series(u: Unit, hierarchy: str | None = None) -> pd.DataFrame:
+    """The unit's heatmap cells in every calendar month, oldest month first.
+
+    Columns ``period_id, cell, cell_id, ring, worry_index, requests, child_id``: what the
+    worry view's time slider steps through (one row per month and cell with requests).
+    """
+    return _worry_series(current_build(), u.level, u.unit_id, _hierarchy_of(u, hierarchy))
+
+
+def worry_place(u: Unit, period_id: str, cell: int | None = None) -> dict[str, Any] | None:
+    """The worry row of the unit (or of one cell of its heatmap) in a period, or ``None``."""
+    return _worry_place(current_build(), u.level, u.unit_id, period_id, cell)
+
+
+def worry_behind(
+    u: Unit, period_id: str, cell: int | None = None, res: int | None = None, limit: int = 5
+) -> pd.DataFrame:
+    """Top categories, addresses and city components behind the unit's (or cell's) index."""
+    return _worry_behind(current_build(), u.unit_id, period_id, cell, res, limit)
+
+
+def worry_components(row: dict[str, Any]) -> pd.DataFrame:
+    """A worry row's components with their weights, largest contribution first."""
+    return queries.worry_components(row, _worry_weights(current_build()))

@@ -415,6 +415,135 @@ def hex_map(
     }
 
 
+#: Trace positions of the worry view's map: the time slider patches these only.
+WORRY_CELLS_TRACE = 0
+WORRY_MARKS_TRACE = 1
+
+
+def worry_frame(series: pd.DataFrame, cell_ids: Sequence[str], period_id: str) -> dict[str, list]:
+    """One month of the worry view: ``z`` and ``customdata`` aligned with ``cell_ids``.
+
+    A cell without requests that month gets ``None`` (drawn transparent, geometry kept).
+    ``customdata`` per cell: ``[index text, requests, cell id]``.
+    """
+    month = series.loc[series["period_id"] == period_id].set_index("cell_id")
+    z: list[float | None] = []
+    custom: list[list[Any]] = []
+    for cid in cell_ids:
+        if cid in month.index and not pd.isna(month.at[cid, "worry_index"]):
+            value = float(month.at[cid, "worry_index"])
+            z.append(round(value, 2))
+            custom.append([f"{value:.1f}", int(month.at[cid, "requests"]), cid])
+        else:
+            z.append(None)
+            custom.append(["—", 0, cid])
+    return {"z": z, "customdata": custom}
+
+
+def worry_map(
+    cells: pd.DataFrame,
+    frame: Mapping[str, list],
+    *,
+    bbox: Sequence[float],
+    unit_outline: str | None,
+    child_outlines: Iterable[str | None],
+    marks: pd.DataFrame | None = None,
+    text: Mapping[str, str],
+    revision: str = "",
+) -> Figure:
+    """The worry view's map: every cell the unit had in any month, coloured for one month.
+
+    The geometry (all cells, outlines) is drawn once; stepping through months replaces
+    only the cell trace's ``z`` and ``customdata`` (:data:`WORRY_CELLS_TRACE`, a Dash
+    ``Patch``), and the overlay markers' positions (:data:`WORRY_MARKS_TRACE`), so the map
+    never re-renders its polygons. Colours use the fixed 0–100 worry scale.
+
+    Parameters
+    ----------
+    cells
+        ``cell_id, ring`` of every cell, in the order of ``frame``'s lists.
+    frame
+        :func:`worry_frame` of the month shown first.
+    bbox
+        ``(minx, miny, maxx, maxy)`` of the unit.
+    unit_outline, child_outlines
+        GeoJSON geometry texts drawn as lines.
+    marks
+        Overlay markers of the month (hotspots, alerts): ``lng, lat, symbol_text, label``;
+        empty or ``None`` for none.
+    text
+        Translated strings: ``worry, requests, colorbar, cell``.
+    revision
+        ``uirevision``: pan and zoom survive the month changes.
+    """
+    zmin, zmax = WORRY_RANGE
+    hover = (
+        f"{text['cell']} %{{customdata[2]}}<br>{text['worry']} <b>%{{customdata[0]}}</b><br>"
+        f"{text['requests']} %{{customdata[1]:,}}<extra></extra>"
+    )
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "choroplethmap",
+            "name": text["worry"],
+            "geojson": hex_feature_collection(cells["cell_id"], cells["ring"]),
+            "locations": list(cells["cell_id"]),
+            "z": list(frame["z"]),
+            "customdata": list(frame["customdata"]),
+            "zmin": zmin,
+            "zmax": zmax,
+            "zauto": False,
+            "colorscale": _colorscale(),
+            "marker": {"opacity": 0.85, "line": {"width": 0.4, "color": BACKGROUND}},
+            "hovertemplate": hover,
+            "colorbar": {
+                "title": {"text": text["colorbar"], "side": "top", "font": {"color": TEXT}},
+                "orientation": "h",
+                "tickvals": [0, 25, 50, 75, 100],
+                "tickfont": {"color": MUTED, "size": 12},
+                "thickness": 10,
+                "len": 0.3,
+                "lenmode": "fraction",
+                "x": 0.985,
+                "xanchor": "right",
+                "y": 0.02,
+                "yanchor": "bottom",
+                "bgcolor": "rgba(7, 17, 31, 0.72)",
+                "outlinewidth": 0,
+            },
+        },
+        marks_trace(marks),
+    ]
+    traces += outline_traces(child_outlines, width=1.2, color="rgba(214, 236, 255, 0.7)")
+    traces += outline_traces([unit_outline], width=2.6, color=ACCENT)
+    return {"data": traces, "layout": _map_layout(bbox, revision, showlegend=False)}
+
+
+def marks_trace(marks: pd.DataFrame | None) -> dict[str, Any]:
+    """Overlay markers (hotspot clusters, alerts) as one ``scattermap`` trace.
+
+    ``marks``: ``lng, lat, symbol_text`` (a short glyph drawn beside the dot) and ``label``
+    (hover text); ``None`` or empty gives an empty trace that keeps its position.
+    """
+    frame = marks if marks is not None else pd.DataFrame(columns=["lng", "lat", "label"])
+    return {
+        "type": "scattermap",
+        "mode": "markers+text",
+        "lon": [float(v) for v in frame["lng"]],
+        "lat": [float(v) for v in frame["lat"]],
+        "text": list(frame.get("symbol_text", pd.Series([""] * len(frame)))),
+        "textposition": "middle right",
+        "textfont": {"size": 13, "color": "#ffffff"},
+        "marker": {"size": 16, "color": HOTSPOT_MARK, "opacity": 0.95},
+        "hovertext": list(frame["label"]),
+        "hoverinfo": "text",
+        "showlegend": False,
+    }
+
+
+#: Colour of hotspot and alert markers: apart from the worry scale's green-to-red.
+HOTSPOT_MARK = "#c084fc"
+
+
 def _map_layout(bbox: Sequence[float], revision: str, **extra: Any) -> dict[str, Any]:
     """Layout of every cockpit map: offline style, the unit framed, dark paper."""
     center, zoom = map_view(bbox)

@@ -51,3 +51,13 @@ RANK_METRIC = "ranking-metric"
 RANK_SNAPSHOT = "ranking-snapshot"
 RANK_TABLE = "ranking-table"
 RANK_NOTE = "ranking-note"
+
+# worry view
+WORRY_MAP = "worry-map"
+WORRY_SLIDER = "worry-slider"
+WORRY_PLAY = "worry-play"
+WORRY_TICK = "worry-tick"
+WORRY_MONTH = "worry-month"
+WORRY_CONTEXT = "worry-context"
+WORRY_EXPLAIN = "worry-explain"
+WORRY_FITTED = "worry-map-fitted"

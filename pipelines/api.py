@@ -24,13 +24,14 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from pipelines import catalog, db, queries, snapshots
+from pipelines import catalog, db, h3index, queries, snapshots, worry
 from pipelines import metrics as registry
 from pipelines.settings import Settings
 
 __all__ = [
     "cells",
     "connect",
+    "explain",
     "levels",
     "metric_info",
     "metrics",
@@ -312,7 +313,58 @@ _CELL_MEASURES = (
     "backlog_share",
     "dissatisfied_share",
     "worry_index",
+    *(f"{kind}_{c}" for kind in ("score", "contribution") for c in worry.COMPONENTS),
 )
+
+
+def explain(
+    level: str,
+    unit_id: str,
+    period: str = "last30",
+    *,
+    cell: str | int | None = None,
+    limit: int = 5,
+) -> dict[str, Any]:
+    """Why a unit (or one cell of its heatmap) has the worry index it has.
+
+    Parameters
+    ----------
+    level, unit_id, period
+        The unit and period (a cell is one of this unit's heatmap cells).
+    cell
+        An H3 cell id (string or integer) at the level's heatmap resolution.
+    limit
+        Groups returned per kind in ``behind``.
+
+    Returns
+    -------
+    dict
+        ``worry_index`` (``None`` when the place had no requests in the period),
+        ``components`` (component, weight, score 0–1, contribution in points; they add up
+        to the index), ``row`` (every column of the place's mart row: counts, priors,
+        previous window) and ``behind`` (the top categories, addresses and city
+        components by requests, :func:`pipelines.queries.worry_behind`).
+    """
+    _check_level(level)
+    _check_period(period)
+    res = None
+    cell_int = None
+    if cell is not None:
+        cell_int = h3index.str_to_cell(cell) if isinstance(cell, str) else int(cell)
+        lv = levels()
+        res = int(lv.loc[lv["level"] == level, "res"].iloc[0])
+        if h3index.cell_resolution([cell_int])[0] != res:
+            raise ValueError(f"cell {cell} is not at {level}'s heatmap resolution {res}")
+    con = _con()
+    row = queries.worry_place(con, level, unit_id, period, cell=cell_int)
+    meta = dict(_frame("SELECT key, value FROM meta").itertuples(index=False, name=None))
+    weights = json.loads(meta.get("worry_config", "{}")).get("weights", {})
+    return {
+        "worry_index": None if row is None else row.get("worry_index"),
+        "components": queries.worry_components(row or {}, weights),
+        "row": row or {},
+        "behind": queries.worry_behind(con, unit_id, period, cell=cell_int, res=res, limit=limit),
+    }
 
 
 def requests(**filters: Any) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines import db
+from pipelines import db, worry
 
 CITY = "city"
 UNASSIGNED = "__unassigned__"
@@ -162,3 +162,88 @@ def sla_summary(con: duckdb.DuckDBPyConnection, level: str, unit_id: str | None)
     """Open requests of a unit now: counts per lamp and escalation level, long-unresolved."""
     frame = _run(con, "sla_summary", {"unit_id": None if level == CITY else unit_id})
     return {str(k): int(v or 0) for k, v in frame.iloc[0].items()}
+
+
+def worry_place(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    unit_id: str,
+    period_id: str,
+    *,
+    cell: int | None = None,
+) -> dict[str, Any] | None:
+    """The worry row of a unit, or of one cell on the unit's heatmap; ``None`` if absent.
+
+    A unit or cell without requests in the period has no row (nothing to explain).
+    """
+    if cell is None:
+        frame = _run(
+            con, "worry_unit", {"level": level, "unit_id": unit_id, "period_id": period_id}
+        )
+    else:
+        frame = _run(
+            con,
+            "worry_cell",
+            {"level": level, "unit_id": unit_id, "period_id": period_id, "cell": int(cell)},
+        )
+    if frame.empty:
+        return None
+    return {str(k): (None if _missing(v) else v) for k, v in frame.iloc[0].items()}
+
+
+def worry_components(row: dict[str, Any], weights: dict[str, float]) -> pd.DataFrame:
+    """A worry row's components, largest contribution first.
+
+    Columns: ``component``, ``weight``, ``score`` (0–1 on the fixed scale) and
+    ``contribution`` (points of the index; they add up to it).
+    """
+    frame = pd.DataFrame(
+        {
+            "component": list(worry.COMPONENTS),
+            "weight": [float(weights.get(c, 0.0)) for c in worry.COMPONENTS],
+            "score": [row.get(f"score_{c}") for c in worry.COMPONENTS],
+            "contribution": [row.get(f"contribution_{c}") for c in worry.COMPONENTS],
+        }
+    )
+    return frame.sort_values(
+        ["contribution", "weight"], ascending=False, kind="stable", na_position="last"
+    ).reset_index(drop=True)
+
+
+def worry_behind(
+    con: duckdb.DuckDBPyConnection,
+    unit_id: str,
+    period_id: str,
+    *,
+    cell: int | None = None,
+    res: int | None = None,
+    limit: int = 5,
+) -> pd.DataFrame:
+    """The top categories, addresses and city components behind a unit's or cell's index.
+
+    One row per group: ``kind`` (``category``, ``address``, ``component``), ``key_zh``,
+    ``key_en``, ``requests``, ``open``, ``repeats``, ``dissatisfied`` and ``rank`` (1 =
+    most requests), at most ``limit`` per kind. ``cell`` needs its resolution ``res``.
+    """
+    if (cell is None) != (res is None):
+        raise ValueError("a cell needs its resolution (res), and res needs a cell")
+    if limit < 1:
+        raise ValueError("limit must be >= 1")
+    return _run(
+        con,
+        "explain_requests",
+        {
+            "unit_id": unit_id,
+            "period_id": period_id,
+            "cell": None if cell is None else int(cell),
+            "res": None if res is None else int(res),
+            "limit": int(limit),
+        },
+    )
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

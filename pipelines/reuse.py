@@ -41,9 +41,16 @@ class Plan:
     previous: Path | None = None
 
 
-def static_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
-    """Hash of everything the marts depend on that is not per period."""
+def static_fingerprint(
+    con: duckdb.DuckDBPyConnection, settings: Settings, *, rules: str = ""
+) -> str:
+    """Hash of everything the marts depend on that is not per period.
+
+    ``rules`` is the spec's rules (SLA, worry index) as a stable string: changing a weight
+    recomputes every period.
+    """
     h = hashlib.sha256(db.code_fingerprint().encode())
+    h.update(rules.encode())
     h.update(
         json.dumps({"map_res": dict(settings.map_res), "point_res": settings.point_res}).encode()
     )

@@ -152,7 +152,10 @@ def generate(
     (tmp / "ground_truth.json").write_text(
         json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    write_spec(tmp / "source.toml")
+    # The worry index's fixed scale: intensity 0.5 at the city's own yearly average rate,
+    # whatever size of city was generated (a real city sets its typical rate likewise).
+    per_10k_30d = n_written / max(truth["population"], 1) * 10_000 / 365 * 30
+    write_spec(tmp / "source.toml", reference_rate=per_10k_30d)
     bar.update()
     bar.close()
     shutil.rmtree(out_dir, ignore_errors=True)

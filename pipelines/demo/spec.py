@@ -109,9 +109,39 @@ timestamp_format = "%Y-%m-%d %H:%M:%S"
 component_id = "部件编号"
 ts = "告警时间"
 alarm_type = "告警类型"
+
+# The worry index (docs/metrics.md): its fixed scale is set at this city's yearly average
+# request rate (intensity scores 0.5 there; open requests at a tenth of it), and category
+# severity (1 = an ordinary matter, 0.5-3) weighs danger to life and property most.
+[worry]
+reference_rate = {reference_rate:.2f}
+reference_open_rate = {reference_open_rate:.3f}
+
+[worry.severity]
+"燃气安全" = 3
+"消防安全" = 3
+"安全隐患" = 2.5
+"房屋安全" = 2.5
+"桥梁隧道" = 2
+"供水" = 2
+"供电" = 2
+"水务排水" = 2
+"食品安全" = 2
+"公共卫生" = 2
+"欠薪" = 2
+"治安管理" = 2
+"养老服务" = 1.5
+"社会救助" = 1.5
+"规划咨询" = 0.5
+"建议表扬" = 0.5
 """
 
 
-def write_spec(file: Path) -> None:
-    """Write the demo's ``source.toml``."""
-    file.write_text(DEMO_SPEC, encoding="utf-8")
+def write_spec(file: Path, *, reference_rate: float = 40.0) -> None:
+    """Write the demo's ``source.toml``.
+
+    ``reference_rate`` (requests per 10,000 residents per 30 days) sets the worry index's
+    scale; open requests are referenced at a tenth of it.
+    """
+    text = DEMO_SPEC.format(reference_rate=reference_rate, reference_open_rate=reference_rate / 10)
+    file.write_text(text, encoding="utf-8")

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.coords import CoordSys, check_coord_sys
+from pipelines.worry import WorryConfig
 
 
 class SpecError(ValueError):
@@ -145,6 +146,7 @@ class SourceSpec:
     components: tuple[TableSpec, ...]
     alarms: TableSpec | None
     sla: SlaRules = SlaRules()
+    worry: WorryConfig = field(default_factory=WorryConfig)
 
     @property
     def hierarchies(self) -> dict[str, tuple[LevelSpec, ...]]:
@@ -492,4 +494,12 @@ def load_spec(file: Path) -> SourceSpec:
         components=_components(doc),
         alarms=_table(doc, "alarms", ALARM_COLUMNS) if "alarms" in doc else None,
         sla=SlaRules.from_doc(dict(doc.get("sla", {}))),
+        worry=_worry(doc),
     )
+
+
+def _worry(doc: dict[str, Any]) -> WorryConfig:
+    try:
+        return WorryConfig.from_doc(dict(doc.get("worry", {})))
+    except ValueError as exc:
+        raise SpecError(str(exc) if str(exc).startswith("[worry]") else f"[worry]: {exc}") from None

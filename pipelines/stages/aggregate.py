@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipelines import catalog, db, h3index, reuse, workcal
+from pipelines import catalog, db, h3index, reuse, workcal, worry
 from pipelines.levels import level_res, level_table, unit_lineage
 from pipelines.settings import Settings
 from pipelines.sources.spec import SourceSpec, load_spec
@@ -31,8 +31,6 @@ from pipelines.sources.spec import SourceSpec, load_spec
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT_HOURS = 120  # unknown categories get five days
-MIN_REQUESTS = {"unit": 5, "hex": 3}  # below this a worry index is "insufficient data"
-POPULATION_FLOOR = {"unit": 1000, "hex": 200}  # residents, so tiny denominators do not explode
 #: Category and department breakdowns stop at this depth (city 0, district 1, street 2):
 #: a community's handful of requests per category gives rates that mean nothing.
 BREAKDOWN_MAX_DEPTH = 2
@@ -78,6 +76,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         "default_response_hours": spec.sla.default_response_hours,
         "repeat_window_days": spec.sla.repeat_window_days,
         "breakdown_max_depth": BREAKDOWN_MAX_DEPTH,
+        "population_floor": spec.worry.population_floor,
     }
     db.run_model(con, "intermediate/int_unit_population", params, materialize="unit_population")
     con.register("units_frame", pd.DataFrame(units.drop(columns="geometry")))
@@ -96,6 +95,11 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     )
 
     _work_calendar(con, spec)
+    categories = con.table("stg_categories").df()
+    con.register("category_severity_frame", worry.severity_table(categories, spec.worry))
+    con.execute(
+        "CREATE OR REPLACE TABLE category_severity AS SELECT * FROM category_severity_frame"
+    )
     db.run_model(
         con,
         "intermediate/int_request_due",
@@ -126,7 +130,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         con, "intermediate/int_request_unit_rows", params, materialize="int_request_unit_rows"
     )
     db.run_model(con, "intermediate/int_request_units", params, materialize="int_request_units")
-    static = reuse.static_fingerprint(con, settings)
+    static = reuse.static_fingerprint(con, settings, rules=_rules(spec))
     todo = reuse.plan(con, settings, static)
     con.execute("CREATE OR REPLACE TABLE periods_to_compute (period_id VARCHAR)")
     if todo.compute:  # empty when nothing changed: every period is copied
@@ -137,6 +141,8 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         " WHERE period_id IN (SELECT period_id FROM periods_to_compute)"
     )
     log.info("periods computed: %s; copied: %s", todo.compute, todo.copy)
+    db.run_model(con, "intermediate/int_worry_windows", materialize="int_worry_windows")
+    db.run_model(con, "intermediate/int_request_previous", materialize="int_request_previous")
 
     builds = catalog.path(settings, "warehouse_builds")
     builds.mkdir(parents=True, exist_ok=True)
@@ -145,8 +151,13 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     partial = builds / f"{build_id}.duckdb.partial"
     con.execute(f"ATTACH '{partial}' AS wh")
 
-    _unit_marts(con, params)
-    _hex_marts(con, params)
+    areas = _areas_km2(units)
+    city_area = float(areas.get(spec.city_id, np.nan))
+    city_people = float(units.loc[units["unit_id"] == spec.city_id, "population"].sum())
+    # Where nobody lives, intensity is per area: a place holds at least this density.
+    density = spec.worry.area_density_share * city_people / city_area if city_area > 0 else 0.0
+    _unit_marts(con, params, spec.worry, areas * density)
+    _hex_marts(con, params, spec.worry, density)
     for model in ("mart_unit_daily", "mart_unit_category", "mart_unit_event_type"):
         db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
     reuse.copy_periods(con, todo)
@@ -306,29 +317,75 @@ def make_periods(
     return frame
 
 
-def _unit_marts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+def _areas_km2(units: gpd.GeoDataFrame) -> pd.Series:
+    """Area of every unit in km² (equal-area projection), indexed by unit id."""
+    projected = units.to_crs("EPSG:6933")  # WGS 84 / NSIDC EASE-Grid 2.0 Global, equal area
+    return pd.Series(projected.area.to_numpy() / 1e6, index=units["unit_id"].to_numpy())
+
+
+def _unit_marts(
+    con: duckdb.DuckDBPyConnection,
+    params: dict[str, Any],
+    config: worry.WorryConfig,
+    min_residents: pd.Series,
+) -> None:
     db.run_model(con, "marts/kpi_counts", params, materialize="kpi_counts")
     db.run_model(con, "marts/kpi_rates", materialize="kpi_rates")
     db.run_model(con, "marts/mart_unit_breakdown", params, materialize="wh.mart_unit_breakdown")
     db.run_model(con, "marts/unit_worry_input", params, materialize="worry_input")
-    db.run_model(con, "marts/worry_scored", _worry_params(params, "unit"), materialize="kpi_scored")
+    # Units are shrunk top down, each toward its parent's estimate (the city is its own).
+    units = con.table("worry_input").df()
+    units["min_residents"] = units["unit_id"].map(min_residents).fillna(0.0).to_numpy()
+    placed = units["unit_id"] != "__unassigned__"
+    primed = worry.unit_priors(units.loc[placed], config)
+    _store_scores(con, units, primed, config, "kpi_scored")
+    posterior = primed[
+        ["unit_id", "period_id", *(c for c in map(str, primed.columns) if c.startswith("post_"))]
+    ]
+    con.from_df(posterior).create("unit_posterior")
     db.run_model(con, "marts/mart_unit_kpi", materialize="wh.mart_unit_kpi")
 
 
-def _worry_params(params: dict[str, Any], kind: str) -> dict[str, Any]:
-    return {
-        **params,
-        "population_floor": POPULATION_FLOOR[kind],
-        "min_requests": MIN_REQUESTS[kind],
-    }
-
-
-def _hex_marts(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+def _hex_marts(
+    con: duckdb.DuckDBPyConnection,
+    params: dict[str, Any],
+    config: worry.WorryConfig,
+    density: float,
+) -> None:
     db.run_model(con, "marts/hex_base", params, materialize="hex_base")
     db.run_model(con, "marts/hex_population", params, materialize="hex_population")
-    db.run_model(con, "marts/hex_worry_input", materialize="worry_input")
-    db.run_model(con, "marts/worry_scored", _worry_params(params, "hex"), materialize="hex_scored")
+    db.run_model(con, "marts/hex_worry_input", params, materialize="worry_input")
+    # A cell is shrunk toward the estimate of the unit whose heatmap it is on.
+    cells = con.table("worry_input").df()
+    area = {r: h3index.average_cell_area_km2(int(r)) for r in cells["res"].dropna().unique()}
+    cells["min_residents"] = cells["res"].map(area).fillna(0.0).to_numpy() * density
+    primed = worry.cell_priors(cells, con.table("unit_posterior").df())
+    _store_scores(con, cells, primed, config, "hex_scored")
     db.run_model(con, "marts/mart_hex", materialize="wh.mart_hex")
+
+
+def _store_scores(
+    con: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    primed: pd.DataFrame,
+    config: worry.WorryConfig,
+    target: str,
+) -> None:
+    """``frame`` with the priors and scores of its ``primed`` rows, as table ``target``.
+
+    Rows left out of ``primed`` (the unassigned bucket: requests outside every unit of a
+    level, where nobody lives) get a NULL index and components.
+    """
+    priors = primed[list(worry.PRIOR_COLUMNS)]
+    out = frame.join(priors).join(worry.score(primed, config))
+    con.from_df(out).create(target)
+
+
+def _rules(spec: SourceSpec) -> str:
+    """The spec's rules the marts depend on (SLA, worry), as one stable string."""
+    return json.dumps(
+        {"sla": dataclasses.asdict(spec.sla), "worry": spec.worry.as_dict()}, sort_keys=True
+    )
 
 
 def _hex_shapes(con: duckdb.DuckDBPyConnection) -> None:
@@ -425,6 +482,7 @@ def _dimensions(
         "map_res": json.dumps(level_res(settings, spec)),
         "primary_hierarchy": spec.primary_hierarchy,
         "sla_rules": json.dumps(dataclasses.asdict(spec.sla)),
+        "worry_config": json.dumps(spec.worry.as_dict(), ensure_ascii=False),
     }
     con.register("meta_frame", pd.DataFrame(list(meta.items()), columns=["key", "value"]))
     con.execute("CREATE TABLE wh.meta AS SELECT * FROM meta_frame")

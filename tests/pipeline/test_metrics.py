@@ -21,7 +21,9 @@ from pipelines.stages.aggregate import BREAKDOWN_MAX_DEPTH
 from pipelines.workcal import calendar_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
-ADDITIVE_EXCLUDE = {"population"}  # residents, not a request count
+# residents are not a request count; the window before (the worry trend) is kept only on
+# the rows of units with requests in the period, so it does not sum across a level
+ADDITIVE_EXCLUDE = {"population", "previous_requests"}
 
 
 def frame(con, sql: str, params: list | None = None) -> pd.DataFrame:

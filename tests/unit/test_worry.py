@@ -127,3 +127,77 @@ def test_a_rising_place_scores_on_trend_and_a_steady_one_does_not():
 def test_weights_must_be_known_non_negative_and_sum_to_one(weights):
     with pytest.raises(ValueError):
         WorryConfig(weights=weights)
+
+
+def test_the_worry_section_of_a_spec_reads_every_key_and_refuses_unknown_ones():
+    cfg = WorryConfig.from_doc(
+        {
+            "reference_rate": 120,
+            "weights": {
+                "intensity": 0.5,
+                "severity": 0.1,
+                "backlog": 0.1,
+                "dissatisfaction": 0.1,
+                "repeat": 0.1,
+                "trend": 0.1,
+            },
+            "severity": {"燃气安全": 3, "Feedback": 0.5},
+        }
+    )
+    assert cfg.reference_rate == 120.0 and cfg.weights["intensity"] == 0.5
+    assert cfg.as_dict()["severity"] == {"燃气安全": 3.0, "Feedback": 0.5}
+    with pytest.raises(ValueError, match="unknown keys"):
+        WorryConfig.from_doc({"referenc_rate": 10})
+    with pytest.raises(ValueError, match="not a number"):
+        WorryConfig.from_doc({"quantile": "low"})
+    with pytest.raises(ValueError, match="severity"):
+        WorryConfig.from_doc({"severity": {"燃气安全": 9}})
+    with pytest.raises(ValueError, match="sum to 1"):
+        WorryConfig.from_doc({"weights": {"intensity": 1.0, "trend": 0.5}})
+
+
+def test_severity_matches_codes_and_names_at_any_level_most_specific_first():
+    from pipelines.worry import severity_table
+
+    categories = pd.DataFrame(
+        {
+            "code": ["01.1", "01.2", "02.1"],
+            "l1_zh": ["安全管理", "安全管理", "市容环卫"],
+            "l2_zh": ["燃气安全", "消防安全", "环境卫生"],
+            "l2_en": ["Gas safety", "Fire safety", "Street cleaning"],
+        }
+    )
+    cfg = WorryConfig(severity={"安全管理": 2.0, "Gas safety": 3.0, "01.2": 2.5})
+    got = severity_table(categories, cfg).set_index("code")["severity"].to_dict()
+    assert got == {"01.1": 3.0, "01.2": 2.5, "02.1": 1.0}
+
+
+def test_units_are_shrunk_top_down_and_cells_toward_their_units_estimate():
+    from pipelines.worry import cell_priors, posterior_means, unit_priors
+
+    units = pd.DataFrame(
+        {
+            "unit_id": ["c", "d1", "d2"],
+            "parent_id": [None, "c", "c"],
+            "period_id": "p",
+            "depth": [0, 1, 1],
+            "requests": [1000, 998, 2],
+            "open": [50, 49, 1],
+            "rated": 0,
+            "dissatisfied": 0,
+            "repeats": [10, 10, 0],
+            "population": [1_000_000, 500_000, 500_000],
+            "period_days": 30.0,
+        }
+    )
+    primed = unit_priors(units)
+    city_rate = 1000 / 100  # per 10k per 30 days
+    assert primed.loc[0, "prior_rate"] == pytest.approx(city_rate)  # the city: its own
+    assert primed.loc[1:, "prior_rate"].tolist() == pytest.approx(
+        [posterior_means(primed.loc[[0]])["prior_rate"].iloc[0]] * 2
+    )
+    # the quiet district's estimate is pulled toward the city, not taken at face value
+    quiet = primed.loc[2, "post_rate"]
+    assert 2 / 50 < quiet < city_rate
+    cells = pd.DataFrame({"unit_id": ["d2", "d2"], "period_id": "p"})
+    assert cell_priors(cells, primed)["prior_rate"].tolist() == pytest.approx([quiet, quiet])

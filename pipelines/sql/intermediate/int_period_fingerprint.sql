@@ -3,8 +3,9 @@
 -- in every hierarchy, and the period's bounds. Two builds with equal fingerprints for a
 -- period (and equal units, residents, code and settings: the static fingerprint) compute
 -- equal mart rows for it, so the later build can copy them instead. XOR of row hashes does
--- not depend on row order. Inputs: int_requests, int_request_periods, int_request_place,
--- dim_period.
+-- not depend on row order. The requests of the window before the period (where they lie)
+-- count too: the worry index's trend reads them, so a late request in February recomputes
+-- March. Inputs: int_requests, int_request_periods, int_request_place, dim_period.
 with places as (
     select request_id, bit_xor(hash(hierarchy, leaf_id, geo_status)) as place_hash
     from int_request_place
@@ -13,9 +14,23 @@ with places as (
 
 -- a request's own row (place, category, lifecycle) hashed once, not once per period
 requests as (
-    select r.request_id, hash(r, pl.place_hash) as request_hash
+    select
+        r.request_id,
+        r.created_local,
+        hash(r, pl.place_hash) as request_hash,
+        hash(r.request_id, pl.place_hash) as where_hash
     from int_requests as r
     left join places as pl on pl.request_id = r.request_id
+),
+
+previous as (
+    select p.period_id, bit_xor(q.where_hash) as previous_hash
+    from dim_period as p
+    inner join requests as q
+        on q.created_local < p.start_local
+        and q.created_local
+        >= p.start_local - to_microseconds(cast(p.period_days * 86400e6 as bigint))
+    group by p.period_id
 ),
 
 per_period as (
@@ -31,8 +46,15 @@ per_period as (
 
 select
     d.period_id,
-    hash(d.start_local, d.end_local, d.as_of, coalesce(f.rows_hash, 0), coalesce(f.requests, 0))
-        as fingerprint,
+    hash(
+        d.start_local,
+        d.end_local,
+        d.as_of,
+        coalesce(f.rows_hash, 0),
+        coalesce(f.requests, 0),
+        coalesce(v.previous_hash, 0)
+    ) as fingerprint,
     coalesce(f.requests, 0) as requests
 from dim_period as d
 left join per_period as f on f.period_id = d.period_id
+left join previous as v on v.period_id = d.period_id

@@ -1,7 +1,7 @@
 -- One row per accepted request with place, category, lifecycle, time limits and whether it
 -- repeats an earlier request (same type, same place, within the repeat window).
 -- Inputs: stg_requests, int_request_geo, int_request_lifecycle, stg_categories,
--- int_request_due. Params: $default_limit_hours, $repeat_window_days.
+-- int_request_due, category_severity (code, severity: the worry index's category weight). Params: $default_limit_hours, $repeat_window_days.
 with requests as (
     select * from stg_requests
 ),
@@ -31,6 +31,7 @@ joined as (
         coalesce(c.l4_zh, r.event_type, '未分类') as l4_zh,
         coalesce(c.l4_en, r.event_type, 'Unclassified') as l4_en,
         coalesce(c.time_limit_hours, $default_limit_hours) as time_limit_hours,
+        coalesce(sv.severity, 1.0) as severity,
         du.response_limit_hours,
         du.response_due_at,
         du.working_start,
@@ -70,6 +71,7 @@ joined as (
     left join geo as g on g.request_id = r.request_id
     left join lifecycle as lc on lc.request_id = r.request_id
     left join categories as c on c.code = r.event_type
+    left join category_severity as sv on sv.code = r.event_type
     left join int_request_due as du on du.request_id = r.request_id
 ),
 

@@ -81,6 +81,7 @@ final as (
         component_id,
         lng,
         lat,
+        cell,
         geo_status,
         is_open,
         open_working_hours,

@@ -22,7 +22,13 @@ per_child as (
         count(*) filter (where not p.is_closed) as open,
         count(*) filter (where p.is_overdue) as overdue,
         count(p.rating) as rated,
-        count(*) filter (where p.rating = 'dissatisfied') as dissatisfied
+        count(*) filter (where p.rating = 'dissatisfied') as dissatisfied,
+        count(*) filter (where p.is_repeat) as repeats,
+        sum(p.severity) as severity_sum,
+        count(*) filter (where p.is_overdue and not p.is_closed) as overdue_open,
+        count(*) filter (where p.rating = 'dissatisfied' or p.reopen_count > 0) as discontented,
+        count(*) filter (where p.is_closed or p.rating is not null or p.reopen_count > 0)
+            as settled
     from requests as p
     inner join int_request_unit_rows as u on u.request_id = p.request_id
     where u.unit_id <> '__unassigned__'
@@ -42,6 +48,11 @@ final as (
         sum(overdue)::bigint as overdue,
         sum(rated)::bigint as rated,
         sum(dissatisfied)::bigint as dissatisfied,
+        sum(repeats)::bigint as repeats,
+        sum(severity_sum) as severity_sum,
+        sum(overdue_open)::bigint as overdue_open,
+        sum(discontented)::bigint as discontented,
+        sum(settled)::bigint as settled,
         arg_min(child_id, {'n': -requests, 'id': child_id}) as child_id
     from per_child
     group by hierarchy, level, unit_id, period_id, res, cell

@@ -27,6 +27,7 @@ with requests as (
         p.dispatch_level,
         p.reopen_count,
         p.is_repeat,
+        p.severity,
         p.judged
     from int_request_periods as p
     inner join int_request_units as u on u.request_id = p.request_id
@@ -84,7 +85,11 @@ grouped as (
         count(*) filter (where dispatch_level = 'community') as dispatched_community,
         count(*) filter (where reopen_count > 0) as reopened,
         count(*) filter (where reopen_count >= 2) as reopened_twice,
-        count(*) filter (where is_repeat) as repeats
+        count(*) filter (where is_repeat) as repeats,
+        sum(severity) as severity_sum,
+        -- the worry index's discontent: rated dissatisfied or reopened, of those settled
+        count(*) filter (where rating = 'dissatisfied' or reopen_count > 0) as discontented,
+        count(*) filter (where is_closed or rating is not null or reopen_count > 0) as settled
     from keyed
     group by period_id, level, unit_id, dim, key
 )

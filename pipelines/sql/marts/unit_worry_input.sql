@@ -1,13 +1,34 @@
--- Unit counts shaped for worry_scored: residents, period length, parent (the unassigned
--- bucket hangs under the city). Inputs: kpi_rates (dim 'all'), dim_period, units.
--- Params: $city_id.
+-- Unit counts shaped for the worry index (pipelines/worry.py): residents, period length,
+-- parent (the unassigned bucket hangs under the city), and the requests of the window
+-- before (its length covered by data: previous_days). Inputs: kpi_rates (dim 'all'),
+-- dim_period, units, levels, int_request_previous, int_request_units, int_worry_windows.
+-- Params: $city_id, $population_floor (residents assumed at least in the raw rate).
+with previous as (
+    select q.period_id, u.level, u.unit_id, count(*) as previous_requests
+    from int_request_previous as q
+    inner join int_request_units as u on u.request_id = q.request_id
+    group by q.period_id, u.level, u.unit_id
+)
+
 select
     k.*,
     null::integer as res,
+    l.depth,
     case when k.unit_id = '__unassigned__' then $city_id else u.parent_id end as parent_id,
     coalesce(u.population, 0) as population,
-    p.period_days
+    p.period_days,
+    k.requests * 10000.0 * 30
+    / (greatest(coalesce(u.population, 0), $population_floor) * greatest(p.period_days, 1))
+        as requests_per_10k_30d,
+    k.open / nullif(k.requests, 0)::double as backlog_share,
+    k.dissatisfied / nullif(k.rated, 0)::double as dissatisfied_share,
+    coalesce(v.previous_requests, 0) as previous_requests,
+    coalesce(w.previous_days, 0) as previous_days
 from kpi_rates as k
 inner join dim_period as p on p.period_id = k.period_id
 left join units as u on u.unit_id = k.unit_id
+left join levels as l on l.level = k.level
+left join previous as v
+    on v.period_id = k.period_id and v.level = k.level and v.unit_id = k.unit_id
+left join int_worry_windows as w on w.period_id = k.period_id
 where k.dim = 'all'

@@ -1,0 +1,322 @@
+"""The worry view of a unit page (``?view=worry``): the index month by month, and why.
+
+The map holds every heatmap cell the unit had in any calendar month; a slider (and a play
+button that steps it) recolours the cells for one month with a Dash ``Patch``, so the
+polygons are sent once and never redrawn. Clicking a cell explains it in the side panel:
+each component's contribution (they add up to the index), the estimates it was shrunk
+toward, and the categories, addresses and city components with the most requests. The
+panel first explains the unit itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from dash import Patch, dcc, html, no_update
+from dash.development.base_component import Component
+
+from dashboard import components, data, figures, fmt, ids
+from dashboard.components.panels import attributes
+from dashboard.i18n import Lang, t
+
+#: Milliseconds between months when playing.
+PLAY_INTERVAL_MS = 1200
+#: Groups listed per kind (categories, addresses, components) in the explanation.
+BEHIND_ROWS = 5
+
+
+def months() -> list[data.Period]:
+    """Calendar-month periods, oldest first (the slider's steps)."""
+    return sorted((p for p in data.periods() if p.kind == "month"), key=lambda p: p.start)
+
+
+def start_month(period: data.Period, steps: list[data.Period]) -> int:
+    """Slider position shown first: the page's period if a month, else the newest month."""
+    for i, p in enumerate(steps):
+        if p.period_id == period.period_id:
+            return i
+    return len(steps) - 1
+
+
+def cell_order(series: pd.DataFrame) -> pd.DataFrame:
+    """Every cell of the series once (``cell_id, ring, cell``), in one fixed order."""
+    return (
+        series.drop_duplicates("cell_id")[["cell_id", "ring", "cell"]]
+        .sort_values("cell_id")
+        .reset_index(drop=True)
+    )
+
+
+def map_text(lang: Lang) -> dict[str, str]:
+    """Translated strings of the worry map."""
+    return {
+        "worry": t("hover.worry", lang),
+        "requests": t("hover.requests", lang),
+        "colorbar": t("map.colorbar", lang),
+        "cell": t("worry.cell", lang),
+    }
+
+
+def worry_view(
+    unit: data.Unit, period: data.Period, lang: Lang, hierarchy: str | None
+) -> list[Component]:
+    """The worry view: the monthly map with slider and play button, and the explanation."""
+    steps = months()
+    if not steps:
+        return [components.empty_state(t("worry.no_months", lang), "", component_id=ids.EMPTY)]
+    at = start_month(period, steps)
+    series = data.worry_series(unit, hierarchy)
+    cells = cell_order(series)
+    frame = figures.worry_frame(series, list(cells["cell_id"]), steps[at].period_id)
+    kids = data.children(unit, hierarchy)
+    outlines: list[str | None] = (
+        list(data.child_outlines(unit, hierarchy)["geojson"]) if kids else []
+    )
+    figure = figures.worry_map(
+        cells,
+        frame,
+        bbox=unit.bbox,
+        unit_outline=data.outline(unit),
+        child_outlines=outlines,
+        text=map_text(lang),
+        revision=f"worry-{unit.unit_id}",
+    )
+    marks = {
+        i: {"label": p.start.strftime("%y-%m") if len(steps) > 12 else p.start.strftime("%m")}
+        for i, p in enumerate(steps)
+    }
+    controls = html.Div(
+        [
+            html.Button(t("worry.play", lang), id=ids.WORRY_PLAY, className="yw-play", n_clicks=0),
+            html.Div(
+                dcc.Slider(
+                    id=ids.WORRY_SLIDER,
+                    min=0,
+                    max=len(steps) - 1,
+                    step=1,
+                    value=at,
+                    marks=marks,
+                    included=False,
+                ),
+                className="yw-slider",
+            ),
+            html.Span(steps[at].label(lang), id=ids.WORRY_MONTH, className="yw-month"),
+            dcc.Interval(id=ids.WORRY_TICK, interval=PLAY_INTERVAL_MS, disabled=True),
+            dcc.Store(id=ids.WORRY_FITTED, storage_type="memory"),
+            dcc.Store(
+                id=ids.WORRY_CONTEXT,
+                data={
+                    "unit_id": unit.unit_id,
+                    "hierarchy": hierarchy or "",
+                    "months": [p.period_id for p in steps],
+                    "lang": lang,
+                },
+            ),
+        ],
+        className="yw-worry-controls",
+    )
+    map_panel = components.panel(
+        t("worry.map", lang),
+        html.Div([components.graph(ids.WORRY_MAP, figure, class_name="yw-map"), controls]),
+        subtitle=t("worry.map_hint", lang),
+        class_name="yw-panel-map",
+    )
+    explain = components.panel(
+        t("worry.explain", lang),
+        html.Div(explanation(unit, steps[at].period_id, None, lang), id=ids.WORRY_EXPLAIN),
+        class_name="yw-panel-explain",
+    )
+    return [html.Main([map_panel, html.Div([explain], className="yw-side")], className="yw-main")]
+
+
+def explanation(
+    unit: data.Unit, period_id: str, cell_id: str | None, lang: Lang
+) -> list[Component]:
+    """Why the unit (or one cell of its map) has its index in ``period_id``.
+
+    Never raises for a stale click: a cell without requests in the month says so.
+    """
+    level = data.level_info(unit.level)
+    cell = None
+    res = None
+    if cell_id:
+        try:
+            cell = int(cell_id, 16)
+        except ValueError:
+            cell_id, cell = None, None
+        res = level.res if level is not None and cell is not None else None
+        if res is None:
+            cell = None
+    row = data.worry_place(unit, period_id, cell)
+    period = data.resolve_period(period_id)
+    place = (
+        t("worry.cell_of", lang, cell=cell_id, unit=unit.name(lang)) if cell else unit.name(lang)
+    )
+    head = html.Div(
+        [html.Div(place, className="yw-explain-place"), html.Div(period.label(lang))],
+        className="yw-explain-head",
+    )
+    if row is None or fmt.is_missing(row.get("worry_index")):
+        return [head, html.P(t("worry.nothing", lang), className="yw-muted")]
+    value = float(row["worry_index"])
+    badge = html.Div(
+        fmt.fmt_index(value),
+        className="yw-explain-index",
+        style={"backgroundColor": figures.worry_color(value)},
+        **attributes({"data-worry": f"{value:.1f}"}),
+    )
+    parts = data.worry_components(row)
+    bars = [
+        html.Div(
+            [
+                html.Span(t(f"worry.c.{r.component}", lang), className="yw-bar-label"),
+                html.Span(
+                    html.Span(
+                        className="yw-bar-fill",
+                        style={"width": f"{100 * float(r.score or 0):.0f}%"},
+                    ),
+                    className="yw-bar",
+                    title=t(f"worry.c.{r.component}_hint", lang),
+                ),
+                html.Span(
+                    f"{float(r.contribution or 0):.1f} / {100 * float(r.weight or 0):.0f}",
+                    className="yw-num",
+                ),
+            ],
+            className="yw-explain-row",
+            **attributes({"data-component": str(r.component)}),
+        )
+        for r in parts.itertuples(index=False)
+    ]
+    facts = _facts(row, lang)
+    behind = data.worry_behind(unit, period_id, cell, res, BEHIND_ROWS)
+    lists = [_behind_list(behind, kind, lang) for kind in ("category", "address", "component")]
+    return [
+        head,
+        html.Div(
+            [badge, html.Div(t("worry.sum_hint", lang), className="yw-muted")],
+            className="yw-explain-top",
+        ),
+        html.Div(bars, className="yw-explain-bars"),
+        facts,
+        *[x for x in lists if x is not None],
+    ]
+
+
+def _facts(row: dict[str, Any], lang: Lang) -> html.Ul:
+    """The counts and the estimates the place was shrunk toward, in words."""
+    items = [
+        t(
+            "worry.fact.requests",
+            lang,
+            requests=fmt.fmt_int(row.get("requests")),
+            rate=fmt.fmt_number(row.get("requests_per_10k_30d")),
+            prior=fmt.fmt_number(row.get("prior_rate")),
+        ),
+        t(
+            "worry.fact.open",
+            lang,
+            open=fmt.fmt_int(row.get("open")),
+            overdue=fmt.fmt_int(row.get("overdue_open")),
+        ),
+        t(
+            "worry.fact.previous",
+            lang,
+            previous=fmt.fmt_int(row.get("previous_requests")),
+            days=fmt.fmt_number(row.get("previous_days")),
+        ),
+    ]
+    return html.Ul([html.Li(x) for x in items], className="yw-explain-facts")
+
+
+def _behind_list(behind: pd.DataFrame, kind: str, lang: Lang) -> html.Div | None:
+    rows = behind.loc[behind["kind"] == kind]
+    if rows.empty:
+        return None
+    key = "key_en" if lang == "en" else "key_zh"
+    return html.Div(
+        [
+            html.Div(t(f"worry.top.{kind}", lang), className="yw-explain-sub"),
+            html.Ol(
+                [
+                    html.Li(
+                        [
+                            html.Span(str(getattr(r, key)), className="yw-explain-key"),
+                            html.Span(
+                                t(
+                                    "worry.top.counts",
+                                    lang,
+                                    requests=fmt.fmt_int(r.requests),
+                                    repeats=fmt.fmt_int(r.repeats),
+                                ),
+                                className="yw-muted",
+                            ),
+                        ]
+                    )
+                    for r in rows.itertuples(index=False)
+                ]
+            ),
+        ],
+        className=f"yw-explain-list yw-explain-{kind}",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# callbacks (plain functions; ``dashboard.callbacks.register`` wires them)
+
+
+def _context_unit(context: dict[str, Any] | None) -> tuple[data.Unit | None, dict[str, Any]]:
+    ctx = context or {}
+    return data.unit(ctx.get("unit_id")), ctx
+
+
+def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, str]:
+    """The slider moved: a ``Patch`` of the cells' colours and hovers, and the month label.
+
+    Only ``z`` and ``customdata`` of the cell trace change; geometry stays on the client.
+    """
+    unit, ctx = _context_unit(context)
+    steps: list[str] = list(ctx.get("months") or [])
+    if unit is None or value is None or not 0 <= int(value) < len(steps):
+        return no_update, no_update
+    period_id = steps[int(value)]
+    series = data.worry_series(unit, ctx.get("hierarchy") or None)
+    frame = figures.worry_frame(series, list(cell_order(series)["cell_id"]), period_id)
+    patch = Patch()
+    patch["data"][figures.WORRY_CELLS_TRACE]["z"] = frame["z"]
+    patch["data"][figures.WORRY_CELLS_TRACE]["customdata"] = frame["customdata"]
+    lang: Lang = "en" if ctx.get("lang") == "en" else "zh"
+    return patch, data.resolve_period(period_id).label(lang)
+
+
+def toggle_play(n_clicks: int | None, context: dict[str, Any] | None) -> tuple[bool, str]:
+    """Play / pause: odd clicks play (the interval runs), even clicks pause."""
+    lang: Lang = "en" if (context or {}).get("lang") == "en" else "zh"
+    playing = bool(n_clicks) and int(n_clicks) % 2 == 1
+    return (not playing, t("worry.pause" if playing else "worry.play", lang))
+
+
+def step(n_intervals: int | None, value: int | None, context: dict[str, Any] | None) -> Any:
+    """One tick of playback: the next month, back to the first after the last."""
+    count = len((context or {}).get("months") or [])
+    if not n_intervals or count == 0:
+        return no_update
+    return (int(value or 0) + 1) % count
+
+
+def explain_click(
+    click_data: dict[str, Any] | None, value: int | None, context: dict[str, Any] | None
+) -> Any:
+    """A cell was clicked: explain it for the month the slider shows."""
+    unit, ctx = _context_unit(context)
+    steps: list[str] = list(ctx.get("months") or [])
+    points = (click_data or {}).get("points") or []
+    if unit is None or not points or value is None or not 0 <= int(value) < len(steps):
+        return no_update
+    custom = points[0].get("customdata")
+    cell_id = custom[2] if isinstance(custom, list) and len(custom) > 2 else None
+    if not isinstance(cell_id, str):
+        return no_update
+    lang: Lang = "en" if ctx.get("lang") == "en" else "zh"
+    return explanation(unit, steps[int(value)], cell_id, lang)

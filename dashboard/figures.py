@@ -426,14 +426,16 @@ def worry_frame(series: pd.DataFrame, cell_ids: Sequence[str], period_id: str) -
     A cell without requests that month gets ``None`` (drawn transparent, geometry kept).
     ``customdata`` per cell: ``[index text, requests, cell id]``.
     """
-    month = series.loc[series["period_id"] == period_id].set_index("cell_id")
+    month = series.loc[series["period_id"] == period_id]
+    index = dict(zip(month["cell_id"], month["worry_index"].astype(float), strict=True))
+    requests = dict(zip(month["cell_id"], month["requests"].astype(int), strict=True))
     z: list[float | None] = []
     custom: list[list[Any]] = []
     for cid in cell_ids:
-        if cid in month.index and not pd.isna(month.at[cid, "worry_index"]):
-            value = float(month.at[cid, "worry_index"])
+        value = index.get(cid)
+        if value is not None and value == value:  # NaN is "no index"
             z.append(round(value, 2))
-            custom.append([f"{value:.1f}", int(month.at[cid, "requests"]), cid])
+            custom.append([f"{value:.1f}", requests[cid], cid])
         else:
             z.append(None)
             custom.append(["—", 0, cid])

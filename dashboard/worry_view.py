@@ -64,7 +64,11 @@ def worry_view(
     """The worry view: the monthly map with slider and play button, and the explanation."""
     steps = months()
     if not steps:
-        return [components.empty_state(t("worry.no_months", lang), "", component_id=ids.EMPTY)]
+        return [
+            components.empty_state(
+                t("worry.no_months", lang), "", back_href=None, back_text="", component_id=ids.EMPTY
+            )
+        ]
     at = start_month(period, steps)
     series = data.worry_series(unit, hierarchy)
     cells = cell_order(series)
@@ -170,24 +174,24 @@ def explanation(
     bars = [
         html.Div(
             [
-                html.Span(t(f"worry.c.{r.component}", lang), className="yw-bar-label"),
+                html.Span(t(f"worry.c.{name}", lang), className="yw-bar-label"),
                 html.Span(
-                    html.Span(
-                        className="yw-bar-fill",
-                        style={"width": f"{100 * float(r.score or 0):.0f}%"},
-                    ),
+                    html.Span(className="yw-bar-fill", style={"width": f"{100 * score:.0f}%"}),
                     className="yw-bar",
-                    title=t(f"worry.c.{r.component}_hint", lang),
+                    title=t(f"worry.c.{name}_hint", lang),
                 ),
-                html.Span(
-                    f"{float(r.contribution or 0):.1f} / {100 * float(r.weight or 0):.0f}",
-                    className="yw-num",
-                ),
+                html.Span(f"{points:.1f} / {100 * weight:.0f}", className="yw-num"),
             ],
             className="yw-explain-row",
-            **attributes({"data-component": str(r.component)}),
+            **attributes({"data-component": name}),
         )
-        for r in parts.itertuples(index=False)
+        for name, weight, score, points in zip(
+            parts["component"].astype(str),
+            parts["weight"].fillna(0).astype(float),
+            parts["score"].fillna(0).astype(float),
+            parts["contribution"].fillna(0).astype(float),
+            strict=True,
+        )
     ]
     facts = _facts(row, lang)
     behind = data.worry_behind(unit, period_id, cell, res, BEHIND_ROWS)
@@ -271,7 +275,7 @@ def _context_unit(context: dict[str, Any] | None) -> tuple[data.Unit | None, dic
     return data.unit(ctx.get("unit_id")), ctx
 
 
-def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, str]:
+def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, Any]:
     """The slider moved: a ``Patch`` of the cells' colours and hovers, and the month label.
 
     Only ``z`` and ``customdata`` of the cell trace change; geometry stays on the client.
@@ -293,7 +297,7 @@ def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, st
 def toggle_play(n_clicks: int | None, context: dict[str, Any] | None) -> tuple[bool, str]:
     """Play / pause: odd clicks play (the interval runs), even clicks pause."""
     lang: Lang = "en" if (context or {}).get("lang") == "en" else "zh"
-    playing = bool(n_clicks) and int(n_clicks) % 2 == 1
+    playing = n_clicks is not None and n_clicks % 2 == 1
     return (not playing, t("worry.pause" if playing else "worry.play", lang))
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipelines import catalog, db, h3index, reuse, workcal, worry
+from pipelines import catalog, db, h3index, reuse, signal_marts, workcal, worry
 from pipelines.levels import level_res, level_table, unit_lineage
 from pipelines.settings import Settings
 from pipelines.sources.spec import SourceSpec, load_spec
@@ -162,6 +162,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
     reuse.copy_periods(con, todo)
     _request_facts(con, spec, as_of)
+    signal_marts.build(con, spec, settings, as_of)
     _hex_shapes(con)
     _dimensions(con, units, periods, spec, settings, as_of, build_id, fingerprint)
     con.execute("CREATE TABLE wh.period_fingerprint AS SELECT * FROM period_fingerprint")

@@ -178,6 +178,7 @@ def _cockpit(
         built=fmt.fmt_utc_as_local(meta.built_at_utc, meta.timezone),
     )
     tabs = _view_tabs(unit, pid, lang, hierarchy, view)
+    ticker = _ticker(unit, lang, pid)
     if view == "worry":
         body = worry_view.worry_view(unit, period, lang, hierarchy)
     elif view == "sla":
@@ -201,9 +202,55 @@ def _cockpit(
     state = dcc.Store(id=ids.STATE, data=shown, storage_type="memory")
     fitted = dcc.Store(id=ids.MAP_FITTED, storage_type="memory")
     return html.Div(
-        [state, fitted, head, tabs, *body],
+        [state, fitted, head, ticker, tabs, *body],
         className=f"yw-cockpit yw-level-{unit.level} yw-view-{view}",
         lang="en" if lang == "en" else "zh-CN",
+    )
+
+
+#: Alerts on the ticker at most, and how far back (days of data) they may have run.
+TICKER_ALERTS = 12
+TICKER_DAYS = 30
+
+
+def _ticker(unit: data.Unit, lang: Lang, pid: str) -> html.Div:
+    """The latest early-warning alerts of the unit's area (``pipelines.signal_queries``)."""
+    rows = data.recent_alerts(unit, TICKER_DAYS, TICKER_ALERTS)
+    items = []
+    for r in rows.to_dict("records"):
+        category = str(r["category_en"] if lang == "en" else r["category_zh"])
+        if bool(r["city_wide"]):
+            place = t("ticker.city_wide", lang, n=int(r["units_folded"]))
+            href = None
+        else:
+            where = data.unit(r["unit_id"])
+            place = where.name(lang) if where is not None else str(r["unit_id"])
+            href = (
+                routes.href(where.level, where.unit_id, period=pid, lang=lang, view="worry")
+                if where is not None
+                else None
+            )
+        items.append(
+            components.TickerItem(
+                alert_id=str(r["alert_id"]),
+                severity=int(r["severity"]),
+                text=t(
+                    "ticker.item",
+                    lang,
+                    severity=t(f"ticker.severity.{int(r['severity'])}", lang),
+                    day=fmt.fmt_day(r["first_day"]),
+                    place=place,
+                    category=category,
+                    observed=fmt.fmt_int(r["observed"]),
+                    expected=fmt.fmt_number(r["expected"]),
+                ),
+                href=href,
+            )
+        )
+    return components.alert_ticker(
+        items,
+        title=t("ticker.title", lang),
+        empty_text=t("ticker.none", lang, days=TICKER_DAYS),
     )
 
 

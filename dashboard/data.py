@@ -35,7 +35,7 @@ import duckdb
 import pandas as pd
 
 from dashboard.fmt import is_missing
-from pipelines import catalog, db, metrics, queries, snapshots
+from pipelines import catalog, db, metrics, queries, signal_queries, snapshots
 from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -610,7 +610,37 @@ def _worry_weights(b: Build) -> dict[str, float]:
     return weights
 
 
+@lru_cache(maxsize=4)
+def _signals_available(b: Build) -> bool:
+    return bool(_shared(b, signal_queries.available))
+
+
+@lru_cache(maxsize=256)
+def _alerts(b: Build, level: Level, unit_id: str, since: str | None, limit: int) -> pd.DataFrame:
+    if not _signals_available(b):
+        return pd.DataFrame()
+    return _shared(
+        b,
+        signal_queries.alerts,
+        since=None if since is None else datetime.fromisoformat(since).date(),
+        unit_id=unit_id,
+        level=level,
+        series="unit",
+        limit=limit,
+    )
+
+
+@lru_cache(maxsize=256)
+def _hotspot_clusters(b: Build, level: Level, unit_id: str, period_id: str) -> pd.DataFrame:
+    if not _signals_available(b):
+        return pd.DataFrame()
+    return _shared(b, signal_queries.hotspot_clusters, period_id, unit_id=unit_id, level=level)
+
+
 _CACHED = (
+    _signals_available,
+    _alerts,
+    _hotspot_clusters,
     _worry_series,
     _worry_place,
     _worry_behind,
@@ -982,3 +1012,22 @@ def worry_behind(
 def worry_components(row: dict[str, Any]) -> pd.DataFrame:
     """A worry row's components with their weights, largest contribution first."""
     return queries.worry_components(row, _worry_weights(current_build()))
+
+
+def recent_alerts(u: Unit, days: int = 30, limit: int = 12) -> pd.DataFrame:
+    """Early-warning alerts of the unit's area still running in the last ``days`` of data.
+
+    Unit series (streets in the demo) and the city-wide alerts folded from them, newest
+    first (``pipelines.signal_queries.alerts``); empty for a build without the signal marts.
+    """
+    as_of = datetime.fromisoformat(meta().as_of_local)
+    since = (as_of - pd.Timedelta(days=days)).date().isoformat()
+    return _alerts(current_build(), u.level, u.unit_id, since, limit)
+
+
+def hotspot_clusters(u: Unit, period_id: str) -> pd.DataFrame:
+    """Significant hotspot clusters of ``period_id`` with a cell in the unit (may be empty).
+
+    Only periods of at most 90 days are analysed (months, last 7 and 30 days).
+    """
+    return _hotspot_clusters(current_build(), u.level, u.unit_id, period_id)

@@ -51,6 +51,16 @@ def fmt_number(value: object, digits: int = 1) -> str:
     return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
 
 
+def fmt_day(value: object) -> str:
+    """Format a date as ``MM-DD`` (a ticker's alert day); missing → ``"—"``."""
+    if is_missing(value):
+        return NA
+    try:
+        return pd.Timestamp(value).strftime("%m-%d")  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return NA
+
+
 def fmt_local_time(iso_text: str) -> str:
     """Format a naive city-local ISO timestamp as ``YYYY-MM-DD HH:MM``."""
     try:

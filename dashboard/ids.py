@@ -61,3 +61,6 @@ WORRY_MONTH = "worry-month"
 WORRY_CONTEXT = "worry-context"
 WORRY_EXPLAIN = "worry-explain"
 WORRY_FITTED = "worry-map-fitted"
+
+# alert ticker (every cockpit)
+TICKER = "cockpit-ticker"

@@ -48,6 +48,34 @@ def cell_order(series: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def month_marks(unit: data.Unit, period_id: str, lang: Lang) -> pd.DataFrame:
+    """Hotspot clusters of the month in the unit, as overlay markers (▲ = emerging)."""
+    clusters = data.hotspot_clusters(unit, period_id)
+    if clusters.empty:
+        return pd.DataFrame(columns=["lng", "lat", "symbol_text", "label"])
+    labels = []
+    for r in clusters.itertuples(index=False):
+        emerging = bool(r.emerging) if not fmt.is_missing(r.emerging) else False
+        labels.append(
+            t(
+                "worry.mark.emerging" if emerging else "worry.mark.hotspot",
+                lang,
+                requests=fmt.fmt_int(r.requests),
+                expected=fmt.fmt_number(r.expected),
+                category=str(r.top_l1_en if lang == "en" else r.top_l1_zh),
+            )
+        )
+    emerging_flags = [(not fmt.is_missing(v)) and bool(v) for v in clusters["emerging"].tolist()]
+    return pd.DataFrame(
+        {
+            "lng": clusters["lng"].astype(float).to_numpy(),
+            "lat": clusters["lat"].astype(float).to_numpy(),
+            "symbol_text": ["▲" if e else "" for e in emerging_flags],
+            "label": labels,
+        }
+    )
+
+
 def map_text(lang: Lang) -> dict[str, str]:
     """Translated strings of the worry map."""
     return {
@@ -83,6 +111,7 @@ def worry_view(
         bbox=unit.bbox,
         unit_outline=data.outline(unit),
         child_outlines=outlines,
+        marks=month_marks(unit, steps[at].period_id, lang),
         text=map_text(lang),
         revision=f"worry-{unit.unit_id}",
     )
@@ -123,7 +152,7 @@ def worry_view(
     map_panel = components.panel(
         t("worry.map", lang),
         html.Div([components.graph(ids.WORRY_MAP, figure, class_name="yw-map"), controls]),
-        subtitle=t("worry.map_hint", lang),
+        subtitle=t("worry.map_hint", lang) + " · " + t("worry.marks_hint", lang),
         class_name="yw-panel-map",
     )
     explain = components.panel(
@@ -278,7 +307,8 @@ def _context_unit(context: dict[str, Any] | None) -> tuple[data.Unit | None, dic
 def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, Any]:
     """The slider moved: a ``Patch`` of the cells' colours and hovers, and the month label.
 
-    Only ``z`` and ``customdata`` of the cell trace change; geometry stays on the client.
+    Only ``z`` and ``customdata`` of the cell trace change (geometry stays on the client),
+    and the hotspot markers of the month move.
     """
     unit, ctx = _context_unit(context)
     steps: list[str] = list(ctx.get("months") or [])
@@ -291,6 +321,9 @@ def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, An
     patch["data"][figures.WORRY_CELLS_TRACE]["z"] = frame["z"]
     patch["data"][figures.WORRY_CELLS_TRACE]["customdata"] = frame["customdata"]
     lang: Lang = "en" if ctx.get("lang") == "en" else "zh"
+    marks = figures.marks_trace(month_marks(unit, period_id, lang))
+    for key in ("lon", "lat", "text", "hovertext"):
+        patch["data"][figures.WORRY_MARKS_TRACE][key] = marks[key]
     return patch, data.resolve_period(period_id).label(lang)
 
 

@@ -13,6 +13,7 @@ equals the number on the cockpit for the same unit, period and filter. Geometry 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Sequence
@@ -24,19 +25,22 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from pipelines import catalog, db, h3index, queries, snapshots, worry
+from pipelines import catalog, db, h3index, queries, signal_queries, snapshots, worry
 from pipelines import metrics as registry
 from pipelines.settings import Settings
 
 __all__ = [
+    "alerts",
     "cells",
     "connect",
     "explain",
+    "hotspots",
     "levels",
     "metric_info",
     "metrics",
     "periods",
     "ranking",
+    "repeat_places",
     "requests",
     "sla",
     "snapshots_of",
@@ -446,3 +450,72 @@ def snapshots_of(period: str | None = None) -> pd.DataFrame:
     rows = [vars(s) for s in snapshots.list_snapshots(_settings(), period)]
     columns = list(snapshots.SnapshotInfo.__dataclass_fields__)
     return pd.DataFrame(rows, columns=columns)
+
+
+def hotspots(
+    period: str = "last30",
+    *,
+    level: str = "city",
+    unit_id: str | None = None,
+    cells: bool = False,
+    emerging_only: bool = False,
+) -> pd.DataFrame:
+    """Significant hotspot clusters (Getis-Ord Gi*, FDR-controlled) of a period.
+
+    Only periods of at most 90 days are analysed (the months, ``last7``, ``last30``); see
+    docs/metrics.md. ``level`` and ``unit_id`` keep the clusters touching one unit;
+    ``cells=True`` returns the hot cells instead (with their outlines); ``emerging_only``
+    the new and intensifying clusters. Columns include the routing ``<level>_id``.
+    """
+    _check_level(level)
+    _check_period(period)
+    con = _con()
+    if cells:
+        return signal_queries.hotspot_cells(con, period, unit_id=unit_id, level=level)
+    return signal_queries.hotspot_clusters(
+        con, period, unit_id=unit_id, level=level, emerging_only=emerging_only
+    )
+
+
+def repeat_places(
+    period: str = "last30",
+    *,
+    level: str = "city",
+    unit_id: str | None = None,
+    min_requests: int = 3,
+) -> pd.DataFrame:
+    """Repeat-address clusters (同址重复诉求) of a period, most requests first."""
+    _check_level(level)
+    _check_period(period)
+    return signal_queries.repeat_places(
+        _con(), period, unit_id=unit_id, level=level, min_requests=min_requests
+    )
+
+
+def alerts(
+    *,
+    level: str = "city",
+    unit_id: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    series: str | None = None,
+    min_severity: int = 1,
+) -> pd.DataFrame:
+    """Early-warning alerts, newest first, each routed to its grid, community, street.
+
+    ``since`` / ``until`` are ISO days; ``series`` ``"unit"`` (street × category, with the
+    folded city-wide storm alerts) or ``"cell"`` (res-7 cells × category).
+    """
+    _check_level(level)
+    if series is not None and series not in signal_queries.SERIES:
+        raise ValueError(f"series must be one of {signal_queries.SERIES}, got {series!r}")
+    day = dt.date.fromisoformat
+    return signal_queries.alerts(
+        _con(),
+        since=None if since is None else day(since),
+        until=None if until is None else day(until),
+        unit_id=unit_id,
+        level=level,
+        series=series,
+        min_severity=min_severity,
+    )

@@ -12,9 +12,12 @@ from dashboard.components.kpis import kpi_strip
 from dashboard.components.panels import graph, legend_key, panel
 from dashboard.components.ranking import ranking_table
 from dashboard.components.tables import simple_table
+from dashboard.components.ticker import TickerItem, alert_ticker
 
 __all__ = [
     "BreadcrumbItem",
+    "TickerItem",
+    "alert_ticker",
     "empty_state",
     "graph",
     "header",

@@ -68,8 +68,14 @@ def test_moving_the_slider_patches_only_the_cells_colours_and_hovers(units):
     assert isinstance(patch, Patch)
     operations = patch.to_plotly_json()["operations"]
     touched = {tuple(op["location"]) for op in operations}
-    trace = figures.WORRY_CELLS_TRACE
-    assert touched == {("data", trace, "z"), ("data", trace, "customdata")}
+    cells, marks = figures.WORRY_CELLS_TRACE, figures.WORRY_MARKS_TRACE
+    # the cells' colours and hovers, and the month's hotspot markers: no polygon is resent
+    assert {t for t in touched if t[1] == cells} == {
+        ("data", cells, "z"),
+        ("data", cells, "customdata"),
+    }
+    assert {t[1] for t in touched} <= {cells, marks}
+    assert not any(t[-1] in ("geojson", "locations") for t in touched)
     assert label == data.resolve_period(context["months"][3]).label("zh")
 
 

@@ -123,15 +123,23 @@ def register(app: dash.Dash) -> None:
         State(ids.URL, "search"),
         prevent_initial_call=True,
     )(map_click_href)
-    # The worry view: the slider recolours the map in place (a Patch), play steps it, a
-    # click on a cell explains it.
+    # The worry view: the slider sends a month's colours, which the browser applies to the
+    # drawn map (Plotly.restyle, assets/cockpit.js); play steps the slider; a click on a
+    # cell explains it.
     app.callback(
-        Output(ids.WORRY_MAP, "figure"),
+        Output(ids.WORRY_FRAME, "data"),
         Output(ids.WORRY_MONTH, "children"),
         Input(ids.WORRY_SLIDER, "value"),
         State(ids.WORRY_CONTEXT, "data"),
         prevent_initial_call=True,
     )(worry_view.recolour)
+    app.clientside_callback(
+        ClientsideFunction(namespace="yiwang", function_name="recolourMap"),
+        Output(ids.WORRY_APPLIED, "data"),
+        Input(ids.WORRY_FRAME, "data"),
+        State(ids.WORRY_MAP, "id"),
+        prevent_initial_call=True,
+    )
     app.callback(
         Output(ids.WORRY_TICK, "disabled"),
         Output(ids.WORRY_PLAY, "children"),

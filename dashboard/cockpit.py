@@ -242,7 +242,8 @@ def _ticker(unit: data.Unit, lang: Lang, pid: str) -> html.Div:
                     place=place,
                     category=category,
                     observed=fmt.fmt_int(r["observed"]),
-                    expected=fmt.fmt_number(r["expected"]),
+                    # a spike on a usually silent series: show the small expectation
+                    expected=fmt.fmt_number(r["expected"], 1 if r["expected"] >= 1 else 2),
                 ),
                 href=href,
             )

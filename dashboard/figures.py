@@ -471,7 +471,7 @@ def worry_map(
     unit_outline, child_outlines
         GeoJSON geometry texts drawn as lines.
     marks
-        Overlay markers of the month (hotspots, alerts): ``lng, lat, symbol_text, label``;
+        Overlay markers of the month (hotspot clusters): ``lng, lat, emerging, label``;
         empty or ``None`` for none.
     text
         Translated strings: ``worry, requests, colorbar, cell``.
@@ -521,29 +521,35 @@ def worry_map(
 
 
 def marks_trace(marks: pd.DataFrame | None) -> dict[str, Any]:
-    """Overlay markers (hotspot clusters, alerts) as one ``scattermap`` trace.
+    """Overlay markers (hotspot clusters) as one ``scattermap`` trace of circles.
 
-    ``marks``: ``lng, lat, symbol_text`` (a short glyph drawn beside the dot) and ``label``
-    (hover text); ``None`` or empty gives an empty trace that keeps its position.
+    ``marks``: ``lng, lat, emerging`` (bool: drawn larger, in :data:`EMERGING_MARK`) and
+    ``label`` (hover text); ``None`` or empty gives an empty trace that keeps its position.
+    Circles only: a text glyph would need a font the offline map style may not have.
     """
-    frame = marks if marks is not None else pd.DataFrame(columns=["lng", "lat", "label"])
+    frame = (
+        marks if marks is not None else pd.DataFrame(columns=["lng", "lat", "emerging", "label"])
+    )
+    emerging = [bool(v) for v in frame["emerging"]]
     return {
         "type": "scattermap",
-        "mode": "markers+text",
+        "mode": "markers",
         "lon": [float(v) for v in frame["lng"]],
         "lat": [float(v) for v in frame["lat"]],
-        "text": list(frame.get("symbol_text", pd.Series([""] * len(frame)))),
-        "textposition": "middle right",
-        "textfont": {"size": 13, "color": "#ffffff"},
-        "marker": {"size": 16, "color": HOTSPOT_MARK, "opacity": 0.95},
+        "marker": {
+            "size": [20 if e else 14 for e in emerging],
+            "color": [EMERGING_MARK if e else HOTSPOT_MARK for e in emerging],
+            "opacity": 0.95,
+        },
         "hovertext": list(frame["label"]),
         "hoverinfo": "text",
         "showlegend": False,
     }
 
 
-#: Colour of hotspot and alert markers: apart from the worry scale's green-to-red.
+#: Colours of hotspot markers: apart from the worry scale's green-to-red.
 HOTSPOT_MARK = "#c084fc"
+EMERGING_MARK = "#f0abfc"
 
 
 def _map_layout(bbox: Sequence[float], revision: str, **extra: Any) -> dict[str, Any]:

@@ -61,6 +61,8 @@ WORRY_MONTH = "worry-month"
 WORRY_CONTEXT = "worry-context"
 WORRY_EXPLAIN = "worry-explain"
 WORRY_FITTED = "worry-map-fitted"
+WORRY_FRAME = "worry-frame"
+WORRY_APPLIED = "worry-frame-applied"
 
 # alert ticker (every cockpit)
 TICKER = "cockpit-ticker"

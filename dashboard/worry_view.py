@@ -1,8 +1,9 @@
 """The worry view of a unit page (``?view=worry``): the index month by month, and why.
 
 The map holds every heatmap cell the unit had in any calendar month; a slider (and a play
-button that steps it) recolours the cells for one month with a Dash ``Patch``, so the
-polygons are sent once and never redrawn. Clicking a cell explains it in the side panel:
+button that steps it) recolours the cells for one month: the server sends the month's
+colours and the browser restyles the cell trace (``assets/cockpit.js``), so the polygons
+are sent once and never redrawn. Clicking a cell explains it in the side panel:
 each component's contribution (they add up to the index), the estimates it was shrunk
 toward, and the categories, addresses and city components with the most requests. The
 panel first explains the unit itself.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from dash import Patch, dcc, html, no_update
+from dash import dcc, html, no_update
 from dash.development.base_component import Component
 
 from dashboard import components, data, figures, fmt, ids
@@ -49,10 +50,10 @@ def cell_order(series: pd.DataFrame) -> pd.DataFrame:
 
 
 def month_marks(unit: data.Unit, period_id: str, lang: Lang) -> pd.DataFrame:
-    """Hotspot clusters of the month in the unit, as overlay markers (▲ = emerging)."""
+    """Hotspot clusters of the month in the unit, as overlay markers (emerging: larger)."""
     clusters = data.hotspot_clusters(unit, period_id)
     if clusters.empty:
-        return pd.DataFrame(columns=["lng", "lat", "symbol_text", "label"])
+        return pd.DataFrame(columns=["lng", "lat", "emerging", "label"])
     labels = []
     for r in clusters.itertuples(index=False):
         emerging = bool(r.emerging) if not fmt.is_missing(r.emerging) else False
@@ -70,7 +71,7 @@ def month_marks(unit: data.Unit, period_id: str, lang: Lang) -> pd.DataFrame:
         {
             "lng": clusters["lng"].astype(float).to_numpy(),
             "lat": clusters["lat"].astype(float).to_numpy(),
-            "symbol_text": ["▲" if e else "" for e in emerging_flags],
+            "emerging": emerging_flags,
             "label": labels,
         }
     )
@@ -131,12 +132,15 @@ def worry_view(
                     value=at,
                     marks=marks,
                     included=False,
+                    allow_direct_input=False,
                 ),
                 className="yw-slider",
             ),
             html.Span(steps[at].label(lang), id=ids.WORRY_MONTH, className="yw-month"),
             dcc.Interval(id=ids.WORRY_TICK, interval=PLAY_INTERVAL_MS, disabled=True),
             dcc.Store(id=ids.WORRY_FITTED, storage_type="memory"),
+            dcc.Store(id=ids.WORRY_FRAME, storage_type="memory"),
+            dcc.Store(id=ids.WORRY_APPLIED, storage_type="memory"),
             dcc.Store(
                 id=ids.WORRY_CONTEXT,
                 data={
@@ -151,7 +155,10 @@ def worry_view(
     )
     map_panel = components.panel(
         t("worry.map", lang),
-        html.Div([components.graph(ids.WORRY_MAP, figure, class_name="yw-map"), controls]),
+        html.Div(
+            [components.graph(ids.WORRY_MAP, figure, class_name="yw-map"), controls],
+            className="yw-worry-body",
+        ),
         subtitle=t("worry.map_hint", lang) + " · " + t("worry.marks_hint", lang),
         class_name="yw-panel-map",
     )
@@ -305,10 +312,13 @@ def _context_unit(context: dict[str, Any] | None) -> tuple[data.Unit | None, dic
 
 
 def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, Any]:
-    """The slider moved: a ``Patch`` of the cells' colours and hovers, and the month label.
+    """The slider moved: the month's colours, hovers and markers, and the month's label.
 
-    Only ``z`` and ``customdata`` of the cell trace change (geometry stays on the client),
-    and the hotspot markers of the month move.
+    Returns the ``ids.WORRY_FRAME`` store's data, ``{"cells": {"z", "customdata"},
+    "marks": {"lon", "lat", "marker", "hovertext"}}``, which ``assets/cockpit.js`` applies
+    with ``Plotly.restyle``: the polygons stay as drawn and only their colours change. (A
+    Dash ``Patch`` of the figure would make plotly re-diff the map style, which MapLibre
+    refuses for an inline style.)
     """
     unit, ctx = _context_unit(context)
     steps: list[str] = list(ctx.get("months") or [])
@@ -317,14 +327,14 @@ def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, An
     period_id = steps[int(value)]
     series = data.worry_series(unit, ctx.get("hierarchy") or None)
     frame = figures.worry_frame(series, list(cell_order(series)["cell_id"]), period_id)
-    patch = Patch()
-    patch["data"][figures.WORRY_CELLS_TRACE]["z"] = frame["z"]
-    patch["data"][figures.WORRY_CELLS_TRACE]["customdata"] = frame["customdata"]
     lang: Lang = "en" if ctx.get("lang") == "en" else "zh"
     marks = figures.marks_trace(month_marks(unit, period_id, lang))
-    for key in ("lon", "lat", "text", "hovertext"):
-        patch["data"][figures.WORRY_MARKS_TRACE][key] = marks[key]
-    return patch, data.resolve_period(period_id).label(lang)
+    update = {
+        "cells": {"z": frame["z"], "customdata": frame["customdata"]},
+        "marks": {k: marks[k] for k in ("lon", "lat", "marker", "hovertext")},
+        "traces": [figures.WORRY_CELLS_TRACE, figures.WORRY_MARKS_TRACE],
+    }
+    return update, data.resolve_period(period_id).label(lang)
 
 
 def toggle_play(n_clicks: int | None, context: dict[str, Any] | None) -> tuple[bool, str]:

@@ -36,5 +36,35 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       fit();
       return key;
     },
+
+    /* The worry view's month: new colours and hovers for the cells, new hotspot markers.
+     * Restyling keeps the polygons MapLibre already holds (a new figure would re-send and
+     * re-diff them). */
+    recolourMap: function (frame, graphId) {
+      var host = document.getElementById(graphId);
+      var gd = host && host.querySelector(".js-plotly-plot");
+      if (!frame || !gd || !window.Plotly) {
+        return window.dash_clientside.no_update;
+      }
+      var cells = frame.traces[0];
+      var marks = frame.traces[1];
+      window.Plotly.restyle(
+        gd,
+        { z: [frame.cells.z], customdata: [frame.cells.customdata] },
+        [cells]
+      );
+      window.Plotly.restyle(
+        gd,
+        {
+          lon: [frame.marks.lon],
+          lat: [frame.marks.lat],
+          "marker.size": [frame.marks.marker.size],
+          "marker.color": [frame.marks.marker.color],
+          hovertext: [frame.marks.hovertext],
+        },
+        [marks]
+      );
+      return frame.cells.z.length;
+    },
   },
 });

@@ -253,3 +253,78 @@ def test_unknown_paths_and_units_show_a_way_back(server, wall):
     wall.click("#cockpit-back")
     wall.wait_for_url(re.compile(r"/\?(period=last30&)?lang=en$"))
     wait_for_map(wall)
+
+
+WORRY_READY = """() => {
+  const gd = document.querySelector('#worry-map .js-plotly-plot');
+  const sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+  return !!(sub && sub.map && gd.dataset.fitted && sub.map.loaded() && sub.map.isStyleLoaded());
+}"""
+
+#: The worry map's cell trace: how many polygons, the colours, and the hottest cell's screen
+#: position and index.
+WORRY_STATE = """() => {
+  const gd = document.querySelector('#worry-map .js-plotly-plot');
+  const t = gd.data[0];
+  const map = gd._fullLayout.map._subplot.map;
+  const marks = gd.data[1];
+  const dots = marks.lon.map((lng, i) => map.project([lng, marks.lat[i]]));
+  const centre = i => {
+    const pts = t.geojson.features[i].geometry.coordinates[0].slice(0, -1);
+    const lng = pts.reduce((s, p) => s + p[0], 0) / pts.length;
+    const lat = pts.reduce((s, p) => s + p[1], 0) / pts.length;
+    return map.project([lng, lat]);
+  };
+  // the hottest cell not under a hotspot marker (a click there would hit the marker)
+  let best = -1;
+  t.z.forEach((v, i) => {
+    if (v === null || (best >= 0 && v <= t.z[best])) return;
+    const xy = centre(i);
+    if (dots.every(d => Math.hypot(d.x - xy.x, d.y - xy.y) > 24)) best = i;
+  });
+  const xy = centre(best);
+  const box = map.getCanvas().getBoundingClientRect();
+  return {features: t.geojson.features.length, z: t.z, best: t.customdata[best][0],
+          x: box.left + xy.x, y: box.top + xy.y};
+}"""
+
+
+def test_worry_view_steps_months_by_recolouring_and_explains_a_clicked_cell(
+    server, wall, screenshots
+):
+    wall.goto(server + "/?period=m2026-03&view=worry")
+    wall.wait_for_selector("#worry-map .maplibregl-canvas", timeout=30_000)
+    wall.wait_for_function(WORRY_READY, timeout=30_000)
+    wall.wait_for_selector("#worry-explain [data-worry]")
+    assert wall.inner_text("#worry-month").strip() == "2026年3月"
+    before = wall.evaluate(WORRY_STATE)
+    assert before["features"] > 0
+    # the city's own explanation first: six components adding up to the index
+    assert wall.locator("#worry-explain [data-component]").count() == 6
+    wall.screenshot(path=str(screenshots / "worry.png"))
+
+    wall.click("#worry-play")
+    wall.wait_for_function(
+        "() => document.querySelector('#worry-month').innerText.trim() !== '2026年3月'",
+        timeout=15_000,
+    )
+    wall.click("#worry-play")  # pause
+    wall.wait_for_selector("#worry-play:has-text('播放')")
+    wall.wait_for_timeout(2500)  # a tick in flight when paused lands first
+    after = wall.evaluate(WORRY_STATE)
+    # same polygons, other colours: the month changed the colours only
+    assert after["features"] == before["features"]
+    assert after["z"] != before["z"]
+
+    wall.mouse.click(after["x"], after["y"])
+    wall.wait_for_function(
+        "v => { const e = document.querySelector('#worry-explain [data-worry]');"
+        " return e && e.getAttribute('data-worry') === v; }",
+        arg=after["best"],
+        timeout=15_000,
+    )
+    assert "单元" in wall.inner_text("#worry-explain .yw-explain-place")
+    assert wall.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    ) == [1920, 1080]
+    wall.screenshot(path=str(screenshots / "worry_explained.png"))

@@ -6,7 +6,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from dash import Patch
 
 from dashboard import data, figures, fmt, ids, worry_view
 from pipelines import api
@@ -56,7 +55,7 @@ def test_the_slider_starts_at_the_pages_month_and_steps_through_every_month(unit
     assert worry_view.start_month(rolling, steps) == len(steps) - 1
 
 
-def test_moving_the_slider_patches_only_the_cells_colours_and_hovers(units):
+def test_moving_the_slider_sends_only_the_months_colours_hovers_and_markers(units):
     unit = units["district"]
     context = {
         "unit_id": unit.unit_id,
@@ -64,18 +63,16 @@ def test_moving_the_slider_patches_only_the_cells_colours_and_hovers(units):
         "months": [p.period_id for p in worry_view.months()],
         "lang": "zh",
     }
-    patch, label = worry_view.recolour(3, context)
-    assert isinstance(patch, Patch)
-    operations = patch.to_plotly_json()["operations"]
-    touched = {tuple(op["location"]) for op in operations}
-    cells, marks = figures.WORRY_CELLS_TRACE, figures.WORRY_MARKS_TRACE
-    # the cells' colours and hovers, and the month's hotspot markers: no polygon is resent
-    assert {t for t in touched if t[1] == cells} == {
-        ("data", cells, "z"),
-        ("data", cells, "customdata"),
-    }
-    assert {t[1] for t in touched} <= {cells, marks}
-    assert not any(t[-1] in ("geojson", "locations") for t in touched)
+    update, label = worry_view.recolour(3, context)
+    # no geometry: the browser restyles the polygons it already has (assets/cockpit.js)
+    assert set(update) == {"cells", "marks", "traces"}
+    assert set(update["cells"]) == {"z", "customdata"}
+    assert set(update["marks"]) == {"lon", "lat", "marker", "hovertext"}
+    assert update["traces"] == [figures.WORRY_CELLS_TRACE, figures.WORRY_MARKS_TRACE]
+    series = data.worry_series(unit)
+    cells = list(worry_view.cell_order(series)["cell_id"])
+    assert len(update["cells"]["z"]) == len(cells)
+    assert update["cells"]["z"] == figures.worry_frame(series, cells, context["months"][3])["z"]
     assert label == data.resolve_period(context["months"][3]).label("zh")
 
 

@@ -4,7 +4,8 @@
 -- filter follows the unit's hierarchy as in requests.sql; a cell filter keeps the requests
 -- whose point lies in the heatmap cell $cell of resolution $res (the H3 parent computed
 -- inline, as db.MACROS' h3_parent does: read connections have no macros).
--- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period, dim_unit.
+-- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period, dim_unit,
+-- dim_component (the component's kind: 路灯, 井盖 ...).
 -- Params: $unit_id, $period_id, $cell, $res, $limit.
 with in_unit as (
     select p.request_id
@@ -57,15 +58,16 @@ grouped as (
     union all
     select
         'component',
-        component_id,
-        component_id,
+        p.component_id || coalesce(' · ' || any_value(c.kind), ''),
+        p.component_id || coalesce(' · ' || any_value(c.kind), ''),
         count(*),
-        count(*) filter (where is_open),
-        count(*) filter (where is_repeat),
-        count(*) filter (where rating = 'dissatisfied')
-    from picked
-    where component_id is not null
-    group by component_id
+        count(*) filter (where p.is_open),
+        count(*) filter (where p.is_repeat),
+        count(*) filter (where p.rating = 'dissatisfied')
+    from picked as p
+    left join dim_component as c on c.component_id = p.component_id
+    where p.component_id is not null
+    group by p.component_id
 ),
 
 ranked as (

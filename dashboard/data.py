@@ -631,6 +631,21 @@ def _alerts(b: Build, level: Level, unit_id: str, since: str | None, limit: int)
 
 
 @lru_cache(maxsize=256)
+def _alerts_between(b: Build, level: Level, unit_id: str, since: str, until: str) -> pd.DataFrame:
+    if not _signals_available(b):
+        return pd.DataFrame()
+    return _shared(
+        b,
+        signal_queries.alerts,
+        since=datetime.fromisoformat(since).date(),
+        until=datetime.fromisoformat(until).date(),
+        unit_id=unit_id,
+        level=level,
+        city_wide=False,
+    )
+
+
+@lru_cache(maxsize=256)
 def _hotspot_clusters(b: Build, level: Level, unit_id: str, period_id: str) -> pd.DataFrame:
     if not _signals_available(b):
         return pd.DataFrame()
@@ -639,6 +654,7 @@ def _hotspot_clusters(b: Build, level: Level, unit_id: str, period_id: str) -> p
 
 _CACHED = (
     _signals_available,
+    _alerts_between,
     _alerts,
     _hotspot_clusters,
     _worry_series,
@@ -1031,3 +1047,12 @@ def hotspot_clusters(u: Unit, period_id: str) -> pd.DataFrame:
     Only periods of at most 90 days are analysed (months, last 7 and 30 days).
     """
     return _hotspot_clusters(current_build(), u.level, u.unit_id, period_id)
+
+
+def period_alerts(u: Unit, period_id: str) -> pd.DataFrame:
+    """Alerts of the unit's area (street and cell series, no storms) raised in the period."""
+    period = resolve_period(period_id)
+    last_day = (period.end - pd.Timedelta(days=1)).date().isoformat()
+    return _alerts_between(
+        current_build(), u.level, u.unit_id, period.start.date().isoformat(), last_day
+    )

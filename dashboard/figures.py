@@ -471,7 +471,7 @@ def worry_map(
     unit_outline, child_outlines
         GeoJSON geometry texts drawn as lines.
     marks
-        Overlay markers of the month (hotspot clusters): ``lng, lat, emerging, label``;
+        Overlay markers of the month (:func:`marks_trace`): ``lng, lat, kind, label``;
         empty or ``None`` for none.
     text
         Translated strings: ``worry, requests, colorbar, cell``.
@@ -521,24 +521,23 @@ def worry_map(
 
 
 def marks_trace(marks: pd.DataFrame | None) -> dict[str, Any]:
-    """Overlay markers (hotspot clusters) as one ``scattermap`` trace of circles.
+    """Overlay markers (hotspot clusters, alerts) as one ``scattermap`` trace of circles.
 
-    ``marks``: ``lng, lat, emerging`` (bool: drawn larger, in :data:`EMERGING_MARK`) and
-    ``label`` (hover text); ``None`` or empty gives an empty trace that keeps its position.
-    Circles only: a text glyph would need a font the offline map style may not have.
+    ``marks``: ``lng, lat, kind`` (``hotspot``, ``emerging``, ``alert``: colour and size
+    from :data:`MARKS`) and ``label`` (hover text); ``None`` or empty gives an empty trace
+    that keeps its position. Circles only: a text glyph would need a font the offline map
+    style may not have.
     """
-    frame = (
-        marks if marks is not None else pd.DataFrame(columns=["lng", "lat", "emerging", "label"])
-    )
-    emerging = [bool(v) for v in frame["emerging"]]
+    frame = marks if marks is not None else pd.DataFrame(columns=["lng", "lat", "kind", "label"])
+    kinds = [MARKS.get(str(k), MARKS["hotspot"]) for k in frame["kind"]]
     return {
         "type": "scattermap",
         "mode": "markers",
         "lon": [float(v) for v in frame["lng"]],
         "lat": [float(v) for v in frame["lat"]],
         "marker": {
-            "size": [20 if e else 14 for e in emerging],
-            "color": [EMERGING_MARK if e else HOTSPOT_MARK for e in emerging],
+            "size": [size for _, size in kinds],
+            "color": [colour for colour, _ in kinds],
             "opacity": 0.95,
         },
         "hovertext": list(frame["label"]),
@@ -547,9 +546,12 @@ def marks_trace(marks: pd.DataFrame | None) -> dict[str, Any]:
     }
 
 
-#: Colours of hotspot markers: apart from the worry scale's green-to-red.
-HOTSPOT_MARK = "#c084fc"
-EMERGING_MARK = "#f0abfc"
+#: Overlay markers by kind: (colour, size), apart from the worry scale's green-to-red.
+MARKS = {
+    "hotspot": ("#c084fc", 14),
+    "emerging": ("#f0abfc", 20),
+    "alert": ("#38bdf8", 12),
+}
 
 
 def _map_layout(bbox: Sequence[float], revision: str, **extra: Any) -> dict[str, Any]:

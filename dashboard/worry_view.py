@@ -50,31 +50,45 @@ def cell_order(series: pd.DataFrame) -> pd.DataFrame:
 
 
 def month_marks(unit: data.Unit, period_id: str, lang: Lang) -> pd.DataFrame:
-    """Hotspot clusters of the month in the unit, as overlay markers (emerging: larger)."""
-    clusters = data.hotspot_clusters(unit, period_id)
-    if clusters.empty:
-        return pd.DataFrame(columns=["lng", "lat", "emerging", "label"])
-    labels = []
-    for r in clusters.itertuples(index=False):
-        emerging = bool(r.emerging) if not fmt.is_missing(r.emerging) else False
-        labels.append(
-            t(
-                "worry.mark.emerging" if emerging else "worry.mark.hotspot",
-                lang,
-                requests=fmt.fmt_int(r.requests),
-                expected=fmt.fmt_number(r.expected),
-                category=str(r.top_l1_en if lang == "en" else r.top_l1_zh),
-            )
+    """The month's overlay markers in the unit: hotspot clusters and early-warning alerts.
+
+    ``kind`` is ``hotspot``, ``emerging`` (significant and rising) or ``alert`` (a street
+    alert sits at its street's centre, a cell alert at its cell; city-wide storms are on
+    the ticker, not the map).
+    """
+    rows: list[dict[str, Any]] = []
+    for r in data.hotspot_clusters(unit, period_id).to_dict("records"):
+        emerging = (not fmt.is_missing(r["emerging"])) and bool(r["emerging"])
+        label = t(
+            "worry.mark.emerging" if emerging else "worry.mark.hotspot",
+            lang,
+            requests=fmt.fmt_int(r["requests"]),
+            expected=fmt.fmt_number(r["expected"]),
+            category=str(r["top_l1_en"] if lang == "en" else r["top_l1_zh"]),
         )
-    emerging_flags = [(not fmt.is_missing(v)) and bool(v) for v in clusters["emerging"].tolist()]
-    return pd.DataFrame(
-        {
-            "lng": clusters["lng"].astype(float).to_numpy(),
-            "lat": clusters["lat"].astype(float).to_numpy(),
-            "emerging": emerging_flags,
-            "label": labels,
-        }
-    )
+        kind = "emerging" if emerging else "hotspot"
+        rows.append({"lng": r["lng"], "lat": r["lat"], "kind": kind, "label": label})
+    for r in data.period_alerts(unit, period_id).to_dict("records"):
+        lng, lat = r.get("lng"), r.get("lat")
+        where = data.unit(r["unit_id"]) if r.get("unit_id") else None
+        if fmt.is_missing(lng) and where is not None:
+            lng, lat = where.center_lng, where.center_lat
+        if fmt.is_missing(lng) or fmt.is_missing(lat):
+            continue
+        label = t(
+            "worry.mark.alert",
+            lang,
+            day=fmt.fmt_day(r["first_day"]),
+            severity=t(f"ticker.severity.{int(r['severity'])}", lang),
+            category=str(r["category_en"] if lang == "en" else r["category_zh"]),
+            observed=fmt.fmt_int(r["observed"]),
+            expected=fmt.fmt_number(r["expected"], 1 if r["expected"] >= 1 else 2),
+        )
+        rows.append({"lng": lng, "lat": lat, "kind": "alert", "label": label})
+    frame = pd.DataFrame(rows, columns=["lng", "lat", "kind", "label"])
+    frame["lng"] = frame["lng"].astype(float)
+    frame["lat"] = frame["lat"].astype(float)
+    return frame
 
 
 def map_text(lang: Lang) -> dict[str, str]:

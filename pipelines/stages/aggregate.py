@@ -379,6 +379,8 @@ def _store_scores(
     """
     priors = primed[list(worry.PRIOR_COLUMNS)]
     out = frame.join(priors).join(worry.score(primed, config))
+    if out.empty:  # every period copied: keep the text columns typed (DuckDB reads NULL)
+        out = out.astype({c: "string" for c in out.columns if out[c].dtype == object})
     con.from_df(out).create(target)
 
 

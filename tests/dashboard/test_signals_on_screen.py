@@ -60,19 +60,30 @@ def test_a_quiet_area_says_so_instead_of_an_empty_strip(layout_of, units, texts_
         assert "No early warning in this area in the last 30 days" in text
 
 
-def test_the_worry_views_markers_are_the_apis_hotspot_clusters_of_the_month(units, notebook):
-    checked = 0
+def test_the_worry_views_markers_are_the_apis_hotspots_and_alerts_of_the_month(units, notebook):
+    checked = {"hotspot": 0, "alert": 0}
     for level, unit in units.items():
         for period in ("m2026-03", "m2026-09", "last30"):
             marks = worry_view.month_marks(unit, period, "zh")
             unit_id = None if level == "city" else unit.unit_id
             clusters = api.hotspots(period, level=level, unit_id=unit_id)
-            assert len(marks) == len(clusters)
-            assert sorted(marks["lng"].round(6)) == sorted(clusters["lng"].round(6))
+            spots = marks.loc[marks["kind"] != "alert"]
+            assert len(spots) == len(clusters)
+            assert sorted(spots["lng"].round(6)) == sorted(clusters["lng"].round(6))
             emerging = clusters["emerging"].fillna(False).astype(bool)
-            assert int(marks["emerging"].sum()) == int(emerging.sum())
-            checked += len(marks)
-    assert checked > 0
+            assert int((spots["kind"] == "emerging").sum()) == int(emerging.sum())
+            p = data.resolve_period(period)
+            raised = api.alerts(
+                level=level,
+                unit_id=unit_id,
+                since=p.start.date().isoformat(),
+                until=(p.end - pd.Timedelta(days=1)).date().isoformat(),
+            )
+            raised = raised.loc[~raised["city_wide"].astype(bool)]
+            assert int((marks["kind"] == "alert").sum()) == len(raised)
+            checked["hotspot"] += len(spots)
+            checked["alert"] += len(raised)
+    assert checked["hotspot"] > 0
 
 
 def test_the_api_refuses_unknown_levels_periods_and_series(notebook):

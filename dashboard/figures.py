@@ -210,6 +210,28 @@ def outline_traces(
     ]
 
 
+def worry_colorbar(title: str) -> dict[str, Any]:
+    """The worry scale's legend: horizontal, 0–100, in the map's bottom-right corner.
+
+    Small enough for a phone; the same on every map, like the scale itself.
+    """
+    return {
+        "title": {"text": title, "side": "top", "font": {"color": TEXT}},
+        "orientation": "h",
+        "tickvals": [0, 25, 50, 75, 100],
+        "tickfont": {"color": MUTED, "size": 12},
+        "thickness": 10,
+        "len": 0.3,
+        "lenmode": "fraction",
+        "x": 0.985,
+        "xanchor": "right",
+        "y": 0.02,
+        "yanchor": "bottom",
+        "bgcolor": "rgba(7, 17, 31, 0.72)",
+        "outlinewidth": 0,
+    }
+
+
 def _colorscale() -> list[list[Any]]:
     return [[x, c] for x, c in WORRY_COLORSCALE]
 
@@ -354,22 +376,7 @@ def hex_map(
                     scored, [f"{v:.1f}" for v in scored["worry_index"]], "child_name"
                 ),
                 "hovertemplate": hover,
-                # Horizontal in the bottom-right corner: small enough for a phone.
-                "colorbar": {
-                    "title": {"text": text["colorbar"], "side": "top", "font": {"color": TEXT}},
-                    "orientation": "h",
-                    "tickvals": [0, 25, 50, 75, 100],
-                    "tickfont": {"color": MUTED, "size": 12},
-                    "thickness": 10,
-                    "len": 0.3,
-                    "lenmode": "fraction",
-                    "x": 0.985,
-                    "xanchor": "right",
-                    "y": 0.02,
-                    "yanchor": "bottom",
-                    "bgcolor": "rgba(7, 17, 31, 0.72)",
-                    "outlinewidth": 0,
-                },
+                "colorbar": worry_colorbar(text["colorbar"]),
             }
         )
     traces += outline_traces(children["geojson"], width=1.4, color="rgba(214, 236, 255, 0.78)")
@@ -497,21 +504,7 @@ def worry_map(
             "colorscale": _colorscale(),
             "marker": {"opacity": 0.85, "line": {"width": 0.4, "color": BACKGROUND}},
             "hovertemplate": hover,
-            "colorbar": {
-                "title": {"text": text["colorbar"], "side": "top", "font": {"color": TEXT}},
-                "orientation": "h",
-                "tickvals": [0, 25, 50, 75, 100],
-                "tickfont": {"color": MUTED, "size": 12},
-                "thickness": 10,
-                "len": 0.3,
-                "lenmode": "fraction",
-                "x": 0.985,
-                "xanchor": "right",
-                "y": 0.02,
-                "yanchor": "bottom",
-                "bgcolor": "rgba(7, 17, 31, 0.72)",
-                "outlinewidth": 0,
-            },
+            "colorbar": worry_colorbar(text["colorbar"]),
         },
         marks_trace(marks),
     ]

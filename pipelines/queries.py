@@ -52,7 +52,11 @@ COUNT_COLUMNS = (
 )
 
 
-def _run(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pd.DataFrame:
+def run_query(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run the read model ``queries/<query>`` (db.load_sql) with bound ``params``.
+
+    A cursor per call is DuckDB's thread-safe way to share one connection.
+    """
     cur = con.cursor()
     try:
         return cur.execute(db.load_sql(f"queries/{query}"), params).df()
@@ -88,7 +92,7 @@ def unit_metrics(
         One row per unit of the level (units without requests included: counts 0, rates
         NULL), ordered by unit id.
     """
-    frame = _run(
+    frame = run_query(
         con,
         "unit_metrics",
         {
@@ -110,7 +114,7 @@ def unit_breakdown(
     """One unit's metrics split by ``dim`` (``category`` or ``department``)."""
     if dim not in BREAKDOWN_DIMS:
         raise ValueError(f"dim must be one of {BREAKDOWN_DIMS}, got {dim!r}")
-    return _run(
+    return run_query(
         con,
         "unit_breakdown",
         {"level": level, "unit_id": unit_id, "period_id": period_id, "dim": dim},
@@ -141,7 +145,7 @@ def requests(
         raise ValueError(f"lamp must be one of {LAMPS}, got {lamp!r}")
     if limit < 0:
         raise ValueError("limit must be >= 0")
-    return _run(
+    return run_query(
         con,
         "requests",
         {
@@ -160,7 +164,7 @@ def requests(
 
 def sla_summary(con: duckdb.DuckDBPyConnection, level: str, unit_id: str | None) -> dict[str, int]:
     """Open requests of a unit now: counts per lamp and escalation level, long-unresolved."""
-    frame = _run(con, "sla_summary", {"unit_id": None if level == CITY else unit_id})
+    frame = run_query(con, "sla_summary", {"unit_id": None if level == CITY else unit_id})
     return {str(k): int(v or 0) for k, v in frame.iloc[0].items()}
 
 
@@ -177,11 +181,11 @@ def worry_place(
     A unit or cell without requests in the period has no row (nothing to explain).
     """
     if cell is None:
-        frame = _run(
+        frame = run_query(
             con, "worry_unit", {"level": level, "unit_id": unit_id, "period_id": period_id}
         )
     else:
-        frame = _run(
+        frame = run_query(
             con,
             "worry_cell",
             {"level": level, "unit_id": unit_id, "period_id": period_id, "cell": int(cell)},
@@ -229,7 +233,7 @@ def worry_behind(
         raise ValueError("a cell needs its resolution (res), and res needs a cell")
     if limit < 1:
         raise ValueError("limit must be >= 1")
-    return _run(
+    return run_query(
         con,
         "explain_requests",
         {

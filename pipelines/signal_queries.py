@@ -16,12 +16,12 @@ column per level, ``<level>_id`` (the demo's ``district_id``, ``street_id``,
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import duckdb
 import pandas as pd
 
 from pipelines import db
+from pipelines.queries import run_query
 
 CITY = "city"
 SERIES = ("unit", "cell")
@@ -37,17 +37,9 @@ TABLES = (
 )
 
 
-def _run(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pd.DataFrame:
-    cur = con.cursor()
-    try:
-        return cur.execute(db.load_sql(f"queries/{query}"), params).df()
-    finally:
-        cur.close()
-
-
 def available(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the build holds the signal marts (builds made before them do not)."""
-    return set(_run(con, "signal_tables", {})["table_name"]) == set(TABLES)
+    return set(run_query(con, "signal_tables", {})["table_name"]) == set(TABLES)
 
 
 def _unit(unit_id: str | None, level: str | None) -> str | None:
@@ -76,7 +68,7 @@ def hotspot_periods(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     tested, significant and hot cells, clusters, emerging clusters, the expectation's
     scale and the overdispersion, and whether the window before it is covered by data.
     """
-    return _run(con, "signal_hotspot_periods", {})
+    return run_query(con, "signal_hotspot_periods", {})
 
 
 def hotspot_cells(
@@ -91,7 +83,7 @@ def hotspot_cells(
     Each cell is significant at the false-discovery rate and part of a cluster; ``ring``
     is its outline (``[[lng, lat], ...]`` JSON text). Ordered by cluster, hottest first.
     """
-    frame = _run(
+    frame = run_query(
         con, "signal_hotspot_cells", {"period_id": period_id, "unit_id": _unit(unit_id, level)}
     )
     return _with_route_columns(con, frame)
@@ -110,7 +102,7 @@ def hotspot_clusters(
     ``unit_id`` keeps the clusters with a cell in that unit; ``emerging_only`` the new and
     intensifying ones (``emerging`` is empty where the data do not reach the window before).
     """
-    frame = _run(
+    frame = run_query(
         con,
         "signal_hotspot_clusters",
         {
@@ -134,7 +126,7 @@ def repeat_places(
     """Repeat-address clusters (同址重复诉求) of ``period_id``, most requests first."""
     if limit < 0:
         raise ValueError("limit must be >= 0")
-    frame = _run(
+    frame = run_query(
         con,
         "signal_repeat_places",
         {
@@ -184,7 +176,7 @@ def alerts(
         raise ValueError(f"series must be one of {SERIES}, got {series!r}")
     if limit < 0:
         raise ValueError("limit must be >= 0")
-    frame = _run(
+    frame = run_query(
         con,
         "signal_alerts",
         {

@@ -313,19 +313,8 @@ def _hotspots(
     db.run_model(con, "marts/signal_hotspot_cluster", params, materialize="wh.mart_hotspot_cluster")
 
 
-#: Columns of gi_star's result kept for each hot cell.
-_GI_COLUMNS = (
-    "cell",
-    "observed",
-    "expected",
-    "excess",
-    "disk_observed",
-    "disk_expected",
-    "z",
-    "p",
-    "q",
-    "core",
-)
+#: Columns of gi_star's result kept for each hot cell (every hot cell is significant).
+_GI_COLUMNS = tuple(c for c in hotspots.GI_COLUMNS if c != "significant")
 
 _ITEM_CELL_SCHEMA = {
     "item": "int64",

@@ -14,7 +14,7 @@ import dash
 from dash import dcc, html
 from flask import Flask
 
-from dashboard import callbacks, data, ids
+from dashboard import basemap, callbacks, data, ids
 from dashboard.i18n import default_lang, set_default_lang, t
 from pipelines.settings import Settings
 
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> dash.Dash:
         Ready to ``run(host=..., port=...)``; ``app.server`` is the Flask WSGI app.
     """
     data.configure(settings)
+    basemap.configure(settings)
     set_default_lang(settings.language)
     lang = default_lang()
     app = dash.Dash(

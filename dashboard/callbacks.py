@@ -17,7 +17,16 @@ from typing import Any
 import dash
 from dash import ClientsideFunction, Input, Output, State, no_update
 
-from dashboard import ids, routes, worry_view
+from dashboard import (
+    backlog_view,
+    components_view,
+    export,
+    grid_view,
+    ids,
+    routes,
+    wall,
+    worry_view,
+)
 
 
 def period_href(
@@ -161,3 +170,6 @@ def register(app: dash.Dash) -> None:
         State(ids.WORRY_CONTEXT, "data"),
         prevent_initial_call=True,
     )(worry_view.explain_click)
+    # Each audience's screens register their own callbacks (wall, grid chief, playback …).
+    for feature in (wall, grid_view, backlog_view, components_view, export):
+        feature.register(app)

@@ -16,7 +16,19 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboard import components, data, figures, fmt, ids, routes, views, worry_view
+from dashboard import (
+    backlog_view,
+    basemap,
+    components,
+    components_view,
+    data,
+    figures,
+    fmt,
+    ids,
+    routes,
+    views,
+    worry_view,
+)
 from dashboard.i18n import Lang, resolve_lang, t
 
 log = logging.getLogger(__name__)
@@ -106,6 +118,7 @@ def render(level: str, unit_id: str | None = None, **query: Any) -> html.Div:
             view=str(view),
             metric=query.get("metric"),
             snapshot=query.get("snapshot"),
+            kind=query.get("kind"),
         )
     except data.WarehouseUnavailableError as exc:
         log.warning("cockpit unavailable: %s", exc)
@@ -154,6 +167,7 @@ def _cockpit(
     view: str = "overview",
     metric: object = None,
     snapshot: object = None,
+    kind: object = None,
 ) -> html.Div:
     pid = period.period_id
     meta = data.meta()
@@ -181,6 +195,10 @@ def _cockpit(
     ticker = _ticker(unit, lang, pid)
     if view == "worry":
         body = worry_view.worry_view(unit, period, lang, hierarchy)
+    elif view == "backlog":
+        body = backlog_view.backlog_view(unit, period, lang, hierarchy)
+    elif view == "components":
+        body = components_view.components_view(unit, period, lang, hierarchy, kind=kind)
     elif view == "sla":
         body = views.sla_view(unit, period, lang)
     elif view == "ranking":
@@ -444,7 +462,7 @@ def _map_figure(
         lat=ranked["center_lat"],
         drill_path=[path(uid) for uid in ranked["unit_id"]],
     )
-    return figures.hex_map(
+    figure = figures.hex_map(
         cells,
         bbox=unit.bbox,
         children=children,
@@ -460,3 +478,4 @@ def _map_figure(
         },
         revision=unit_id,
     )
+    return basemap.for_display(figure)

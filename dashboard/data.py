@@ -241,6 +241,11 @@ def configure(settings: Settings) -> Warehouse:
     return _WAREHOUSE
 
 
+def settings() -> Settings:
+    """Return the settings the data layer was configured with (``Settings()`` before)."""
+    return _WAREHOUSE.settings if _WAREHOUSE is not None else Settings()
+
+
 def current_build() -> Build:
     """Return the build being served.
 

@@ -19,9 +19,10 @@ Level: TypeAlias = str
 #: ``by`` is the hierarchy the city page drills by (e.g. LA's council districts); ``view``
 #: picks the overview, the worry view, the SLA view or the ranking view of a unit; ``metric`` and
 #: ``snapshot`` are the ranking view's metric and published snapshot.
-STATE_KEYS = ("period", "lang", "by", "view", "metric", "snapshot")
-#: The views of a unit page (the overview has no ``view`` key).
-VIEWS = ("overview", "worry", "sla", "ranking")
+STATE_KEYS = ("period", "lang", "by", "view", "metric", "snapshot", "kind")
+#: The views of a unit page (the overview has no ``view`` key); ``kind`` is the component
+#: type the components view shows.
+VIEWS = ("overview", "worry", "backlog", "sla", "ranking", "components")
 #: Level names as the spec allows them: they are path segments, so nothing else gets in.
 _LEVEL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 

@@ -14,7 +14,7 @@ import pandas as pd
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from dashboard import components, data, figures, fmt, ids, routes
+from dashboard import basemap, components, data, figures, fmt, ids, routes
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, t
 from pipelines import metrics
@@ -70,18 +70,20 @@ def sla_view(unit: data.Unit, period: data.Period, lang: Lang) -> list[Component
     )
     kids = data.children(unit)
     child_shapes: list[str | None] = list(data.child_outlines(unit)["geojson"]) if kids else []
-    lamp_figure = figures.lamp_map(
-        points,
-        bbox=unit.bbox,
-        unit_outline=data.outline(unit),
-        child_outlines=child_shapes,
-        text={
-            "green": t("sla.green", lang),
-            "yellow": t("sla.yellow", lang),
-            "red": t("sla.red", lang),
-            "hours": t("sla.open_hours", lang),
-        },
-        revision=f"sla-{unit.unit_id}",
+    lamp_figure = basemap.for_display(
+        figures.lamp_map(
+            points,
+            bbox=unit.bbox,
+            unit_outline=data.outline(unit),
+            child_outlines=child_shapes,
+            text={
+                "green": t("sla.green", lang),
+                "yellow": t("sla.yellow", lang),
+                "red": t("sla.red", lang),
+                "hours": t("sla.open_hours", lang),
+            },
+            revision=f"sla-{unit.unit_id}",
+        )
     )
     map_panel = components.panel(
         t("sla.map", lang),

@@ -17,7 +17,7 @@ import pandas as pd
 from dash import dcc, html, no_update
 from dash.development.base_component import Component
 
-from dashboard import components, data, figures, fmt, ids
+from dashboard import basemap, components, data, figures, fmt, ids
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, t
 
@@ -130,6 +130,7 @@ def worry_view(
         text=map_text(lang),
         revision=f"worry-{unit.unit_id}",
     )
+    figure = basemap.for_display(figure)
     marks = {
         i: {"label": p.start.strftime("%y-%m") if len(steps) > 12 else p.start.strftime("%m")}
         for i, p in enumerate(steps)
@@ -343,6 +344,7 @@ def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, An
     frame = figures.worry_frame(series, list(cell_order(series)["cell_id"]), period_id)
     lang: Lang = "en" if ctx.get("lang") == "en" else "zh"
     marks = figures.marks_trace(month_marks(unit, period_id, lang))
+    marks["lon"], marks["lat"] = basemap.shift_points(marks["lon"], marks["lat"])
     update = {
         "cells": {"z": frame["z"], "customdata": frame["customdata"]},
         "marks": {k: marks[k] for k in ("lon", "lat", "marker", "hovertext")},

@@ -43,6 +43,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8050, "Port the dashboard listens on"),
     Setting("language", "zh", "Default dashboard language: zh or en"),
     Setting("keep_builds", 2, "Published warehouse builds kept on disk"),
+    Setting("wall_refresh_seconds", 60, "How often a wall screen reloads its data (seconds)"),
+    Setting(
+        "wall_tour_seconds",
+        0,
+        "Seconds a touring wall stays on each district and street (0: tour only with ?tour=)",
+    ),
+    Setting("stale_after_hours", 26, "Warehouse age (hours since build) after which walls warn"),
+    Setting(
+        "basemap_url",
+        "",
+        "XYZ tile URL template ({z}/{x}/{y}) of an intranet basemap; empty means offline",
+    ),
+    Setting("basemap_crs", "wgs84", "Datum of the basemap tiles: wgs84 or gcj02 (shifts overlays)"),
+    Setting("basemap_attribution", "", "Attribution text shown on maps drawn over basemap_url"),
 )
 
 
@@ -71,6 +85,12 @@ class Settings:
     port: int = 8050
     language: str = "zh"
     keep_builds: int = 2
+    wall_refresh_seconds: int = 60
+    wall_tour_seconds: int = 0
+    stale_after_hours: int = 26
+    basemap_url: str = ""
+    basemap_crs: str = "wgs84"
+    basemap_attribution: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -109,10 +129,20 @@ class Settings:
                 kwargs[name] = Path(value) if value else None
             elif name == "map_res":
                 kwargs[name] = _parse_res(value) if isinstance(value, str) else dict(value)
-            elif name in ("threads", "point_res", "demo_requests", "demo_seed", "port"):
+            elif name in (
+                "threads",
+                "point_res",
+                "demo_requests",
+                "demo_seed",
+                "port",
+                "wall_tour_seconds",
+                "stale_after_hours",
+            ):
                 kwargs[name] = int(value)
             elif name == "keep_builds":
                 kwargs[name] = max(1, int(value))
+            elif name == "wall_refresh_seconds":
+                kwargs[name] = max(5, int(value))
             else:
                 kwargs[name] = str(value)
         settings = cls(**kwargs)
@@ -130,6 +160,10 @@ class Settings:
             raise ValueError(f"map_res {too_fine} finer than point_res {self.point_res}")
         if self.language not in ("zh", "en"):
             raise ValueError(f"language must be zh or en, got {self.language!r}")
+        if self.basemap_crs not in ("wgs84", "gcj02"):
+            raise ValueError(f"basemap_crs must be wgs84 or gcj02, got {self.basemap_crs!r}")
+        if self.basemap_url and not all(k in self.basemap_url for k in ("{z}", "{x}", "{y}")):
+            raise ValueError(f"basemap_url needs {{z}}, {{x}} and {{y}}, got {self.basemap_url!r}")
 
     @property
     def temp_directory(self) -> Path:

@@ -1,7 +1,10 @@
-"""One string catalogue per language (``zh.json``, ``en.json``) and the lookup ``t``.
+"""One string catalogue per language and the lookup ``t``.
 
-Every visible label comes from here, so the two catalogues must have identical keys
-(``tests/dashboard/test_i18n.py`` checks it). Simplified Chinese is the default.
+A language's catalogue is ``<lang>.json`` plus one fragment per feature,
+``<lang>.<feature>.json`` (``zh.wall.json``, ``en.wall.json`` …), merged at start-up; a key
+defined twice is an error. Every visible label comes from here, so the two catalogues must
+have identical keys (``tests/dashboard/test_i18n.py`` checks it). Simplified Chinese is the
+default.
 """
 
 from __future__ import annotations
@@ -42,8 +45,14 @@ def catalogue(lang: Lang) -> dict[str, str]:
     -------
     dict of str to str
     """
-    text = (_DIR / f"{lang}.json").read_text(encoding="utf-8")
-    return dict(json.loads(text))
+    merged: dict[str, str] = {}
+    for path in [_DIR / f"{lang}.json", *sorted(_DIR.glob(f"{lang}.*.json"))]:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        twice = sorted(set(entries) & set(merged))
+        if twice:
+            raise ValueError(f"{path.name} redefines catalogue keys {twice}")
+        merged.update(entries)
+    return merged
 
 
 def resolve_lang(value: object, default: Lang | None = None) -> Lang:

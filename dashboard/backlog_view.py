@@ -1,0 +1,26 @@
+"""Backlog playback (``?view=backlog``): the requests open at each moment, built in issue 6."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+
+from dashboard import components, data, ids
+from dashboard.i18n import Lang, t
+
+
+def backlog_view(
+    unit: data.Unit, period: data.Period, lang: Lang, hierarchy: str | None
+) -> list[Any]:
+    """Return the backlog playback of ``unit`` (not built yet: an empty state)."""
+    del unit, period, hierarchy
+    return [
+        components.empty_state(
+            t("chart.empty", lang), "", back_href=None, back_text="", component_id=ids.EMPTY
+        )
+    ]
+
+
+def register(app: dash.Dash) -> None:
+    """Attach the playback's callbacks to ``app``."""

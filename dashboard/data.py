@@ -657,7 +657,25 @@ def _hotspot_clusters(b: Build, level: Level, unit_id: str, period_id: str) -> p
     return _shared(b, signal_queries.hotspot_clusters, period_id, unit_id=unit_id, level=level)
 
 
+@lru_cache(maxsize=256)
+def _read(
+    b: Build, query: Callable[..., Any], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+) -> Any:
+    return _shared(b, query, *args, **dict(kwargs))
+
+
+def read(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a shared read query on the served build, cached per build and arguments.
+
+    ``query`` is a function of a feature's query module (``pipelines.*_queries``) taking the
+    DuckDB connection first, so the notebook API and the dashboard run the same SQL; the
+    arguments must be hashable. Treat a returned frame as read-only (it is shared).
+    """
+    return _read(current_build(), query, args, tuple(sorted(kwargs.items())))
+
+
 _CACHED = (
+    _read,
     _signals_available,
     _alerts_between,
     _alerts,

@@ -13,10 +13,12 @@ equals the number on the cockpit for the same unit, period and filter. Geometry 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ __all__ = [
     "metrics",
     "periods",
     "ranking",
+    "reading",
     "repeat_places",
     "requests",
     "sla",
@@ -50,6 +53,9 @@ __all__ = [
 CRS = "EPSG:4326"
 _lock = threading.Lock()
 _state: dict[str, Any] = {"settings": None, "build": None, "con": None}
+#: A connection bound for the current thread or task by :func:`reading` (the dashboard's
+#: exports run the notebook functions on the build it serves); ``None``: the module's own.
+_bound: ContextVar[duckdb.DuckDBPyConnection | None] = ContextVar("api_bound_con", default=None)
 
 
 def connect(data_dir: str | Path | None = None) -> str:
@@ -75,8 +81,26 @@ def _close() -> None:
     _state["con"] = _state["build"] = None
 
 
+@contextlib.contextmanager
+def reading(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Within the block, read from the open build ``con`` instead of the connected one.
+
+    The binding is per thread (a context variable), so a web server can run the notebook
+    functions on the build it serves while other threads, and notebooks, are unaffected:
+    a download and the notebook call it quotes then run the same code on the same data.
+    """
+    token = _bound.set(con)
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
 def _con() -> duckdb.DuckDBPyConnection:
     """A read-only connection to the build named in CURRENT (reopened when it changes)."""
+    bound = _bound.get()
+    if bound is not None:
+        return bound
     settings = _settings()
     current = catalog.path(settings, "warehouse_current")
     try:
@@ -170,6 +194,7 @@ def metrics(
     category: str | None = None,
     department: str | None = None,
     include_unassigned: bool = False,
+    geometry: bool = False,
 ) -> pd.DataFrame:
     """Metrics of the units of ``level`` in ``period``: one row per unit.
 
@@ -187,6 +212,9 @@ def metrics(
         breakdown depth; see docs/metrics.md): then one row per unit for that slice.
     include_unassigned
         Keep the ``__unassigned__`` bucket.
+    geometry
+        Return a GeoDataFrame with each unit's outline (as :func:`units` draws it; the
+        ``__unassigned__`` bucket has none).
     """
     _check_level(level)
     _check_period(period)
@@ -214,7 +242,15 @@ def metrics(
     cols = [c for c in keep if c in frame.columns]
     cols += [c for c in counts if c not in cols]
     cols += [m for m in wanted if m in frame.columns and m not in cols]
-    return frame[cols].reset_index(drop=True)
+    out = frame[cols].reset_index(drop=True)
+    if not geometry:
+        return out
+    shapes = _frame(
+        "SELECT unit_id, geojson FROM unit_shape WHERE level = $level", {"level": level}
+    ).set_index("unit_id")["geojson"]
+    texts = out["unit_id"].map(shapes)
+    outlines = [None if pd.isna(g) else shapely.from_geojson(g) for g in texts]
+    return gpd.GeoDataFrame(out, geometry=outlines, crs=CRS)
 
 
 _COUNT_COLUMNS = (*queries.COUNT_COLUMNS, "population")
@@ -377,10 +413,15 @@ def requests(**filters: Any) -> pd.DataFrame:
     Filters (all optional): ``level`` and ``unit_id`` (requests placed in that unit),
     ``period`` (created in it), ``category`` (top-level class or type code),
     ``department``, ``open_only``, ``lamp`` (green/yellow/red), ``long_unresolved_only``,
-    ``min_escalation``, ``limit`` (default 100,000 rows). Coordinates are WGS-84 ``lng``
-    and ``lat``.
+    ``min_escalation``, ``repeat_only`` (repeat requests, 重复诉求), ``component_kind``
+    (requests about a city component of that kind), ``status`` (the screens' lists:
+    ``all``, ``open``, ``overdue`` = open and past due, ``long_unresolved``, ``repeat``),
+    ``limit`` (default 100,000 rows). Coordinates are WGS-84 ``lng`` and ``lat``.
     """
     allowed = {
+        "status",
+        "repeat_only",
+        "component_kind",
         "level",
         "unit_id",
         "period",
@@ -401,7 +442,43 @@ def requests(**filters: Any) -> pd.DataFrame:
         args["period_id"] = args.pop("period")
     if "level" in args:
         _check_level(str(args["level"]))
-    return queries.requests(_con(), **args)
+    status = args.pop("status", None)
+    if status is not None:
+        if status not in REQUEST_STATUSES:
+            raise ValueError(f"status must be one of {REQUEST_STATUSES}, got {status!r}")
+        args.update(REQUEST_STATUSES[status])
+    repeat_only = bool(args.pop("repeat_only", False))
+    kind = args.pop("component_kind", None)
+    if not repeat_only and kind is None:
+        return queries.requests(_con(), **args)
+    # Filters the read model does not have: applied to its rows, in its order, before the
+    # limit (so the limit still means "the most urgent N of the selection").
+    limit = int(args.pop("limit", queries.DEFAULT_ROW_LIMIT))
+    if limit < 0:
+        raise ValueError("limit must be >= 0")
+    rows = queries.requests(_con(), **args, limit=2**62)
+    keep = pd.Series(True, index=rows.index)
+    if repeat_only:
+        keep &= rows["is_repeat"].fillna(False).astype(bool)
+    if kind is not None:
+        of_kind = _frame(
+            "SELECT component_id FROM dim_component WHERE kind = $kind", {"kind": str(kind)}
+        )["component_id"]
+        if of_kind.empty:
+            known = _frame("SELECT DISTINCT kind FROM dim_component ORDER BY kind")["kind"]
+            raise ValueError(f"unknown component kind {kind!r}; known: {list(known)}")
+        keep &= rows["component_id"].isin(set(of_kind))
+    return rows.loc[keep].head(limit).reset_index(drop=True)
+
+
+#: The request lists of the screens (SLA view, grid chief, exports) as request filters.
+REQUEST_STATUSES: dict[str, dict[str, Any]] = {
+    "all": {},
+    "open": {"open_only": True},
+    "overdue": {"open_only": True, "lamp": "red"},
+    "long_unresolved": {"long_unresolved_only": True},
+    "repeat": {"repeat_only": True},
+}
 
 
 def sla(level: str = "city", unit_id: str | None = None) -> dict[str, int]:

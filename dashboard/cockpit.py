@@ -22,6 +22,7 @@ from dashboard import (
     components,
     components_view,
     data,
+    export,
     figures,
     fmt,
     ids,
@@ -220,7 +221,18 @@ def _cockpit(
     state = dcc.Store(id=ids.STATE, data=shown, storage_type="memory")
     fitted = dcc.Store(id=ids.MAP_FITTED, storage_type="memory")
     return html.Div(
-        [state, fitted, head, ticker, tabs, *body],
+        [
+            state,
+            fitted,
+            head,
+            ticker,
+            # the view tabs share their row with the export menu (downloads, open as code)
+            html.Div(
+                [tabs, export.export_menu(unit, period, lang, view, hierarchy, kind=kind)],
+                className="yw-tabs-bar",
+            ),
+            *body,
+        ],
         className=f"yw-cockpit yw-level-{unit.level} yw-view-{view}",
         lang="en" if lang == "en" else "zh-CN",
     )

@@ -66,3 +66,53 @@ WORRY_APPLIED = "worry-frame-applied"
 
 # alert ticker (every cockpit)
 TICKER = "cockpit-ticker"
+
+# wall (the unattended big screen, dashboard/wall.py)
+WALL = "wall"
+WALL_CONTEXT = "wall-context"
+WALL_SHOWN = "wall-shown"
+WALL_CLOCK = "wall-clock"
+WALL_TICK = "wall-tick"
+WALL_BODY = "wall-body"
+WALL_TITLE = "wall-title"
+WALL_KPIS = "wall-kpis"
+WALL_MAP = "wall-map"
+WALL_MAP_FITTED = "wall-map-fitted"
+WALL_TREND = "wall-trend"
+WALL_CATEGORIES = "wall-categories"
+WALL_RANKING = "wall-ranking"
+WALL_WATERMARK = "wall-watermark"
+WALL_BANNER = "wall-banner"
+WALL_EMPTY = "wall-empty"
+
+# backlog view
+BACKLOG_MAP = "backlog-map"
+BACKLOG_CHART = "backlog-chart"
+BACKLOG_SLIDER = "backlog-slider"
+BACKLOG_PLAY = "backlog-play"
+BACKLOG_TICK = "backlog-tick"
+BACKLOG_MOMENT = "backlog-moment"
+BACKLOG_SUMMARY = "backlog-summary"
+BACKLOG_CONTEXT = "backlog-context"
+BACKLOG_FITTED = "backlog-map-fitted"
+BACKLOG_FRAME = "backlog-frame"
+BACKLOG_APPLIED = "backlog-frame-applied"
+
+# export
+EXPORT_MENU = "export-menu"
+EXPORT_CODE = "export-code"
+EXPORT_SNIPPET = "export-snippet"
+EXPORT_COPY = "export-copy"
+
+# grid view (the grid chief's phone page, /grid/<unit_id>)
+GRID_VIEW = "grid-view"
+GRID_LANG = "grid-lang"
+GRID_COCKPIT = "grid-cockpit-link"
+GRID_KPIS = "grid-kpis"
+GRID_MAP = "grid-map"
+GRID_REQUESTS = "grid-requests"
+GRID_PLACES = "grid-places"
+GRID_ALERTS = "grid-alerts"
+GRID_COMPONENTS = "grid-components"
+GRID_EXPORT = "grid-export"
+GRID_EMPTY = "grid-empty"

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
@@ -142,17 +143,22 @@ def snippet(*selections: Selection | tuple[str, Selection]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def frame(sel: Selection, *, cap: int = ROW_CAP) -> tuple[pd.DataFrame, bool]:
+def frame(
+    sel: Selection, *, cap: int = ROW_CAP, con: duckdb.DuckDBPyConnection | None = None
+) -> tuple[pd.DataFrame, bool]:
     """Run ``sel``'s notebook call; return its rows (at most ``cap``) and whether capped.
 
-    Reads from the API's connection: the connected build, or within
-    :func:`pipelines.api.reading` the one bound there (the dashboard's served build).
+    Reads from the API's connection (the connected build), or from ``con`` (the dashboard
+    passes the build it serves, :func:`pipelines.api.reading`).
 
     Raises
     ------
     ExportError
         For a period, category or kind the build does not have.
     """
+    if con is not None:
+        with api.reading(con):
+            return frame(sel, cap=cap)
     name, args, kwargs = api_call(sel)
     try:
         if sel.category:

@@ -7,6 +7,7 @@ em dash, never as ``nan`` or ``0``.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -96,3 +97,16 @@ def fmt_metric(value: object, unit: str) -> str:
     if unit == "index":
         return fmt_index(value)
     return fmt_number(value)
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def text_lang(text: str) -> str:
+    """Return the HTML ``lang`` of citizen text shown as typed (an address, a free note).
+
+    Such text is not translated: a Chinese address stays Chinese on the English page. Its
+    element carries its own language (``zh-CN`` when it has Chinese characters, else
+    ``en``) so that screen readers, fonts and the language tests treat it as what it is.
+    """
+    return "zh-CN" if _CJK.search(text) else "en"

@@ -285,6 +285,19 @@ def _facts(row: dict[str, Any], lang: Lang) -> html.Ul:
     return html.Ul([html.Li(x) for x in items], className="yw-explain-facts")
 
 
+def _behind_key(text: str, kind: str) -> html.Span:
+    """A category (in the page's language), an address as typed, or a component id · kind."""
+    if kind == "address":
+        return html.Span(text, className="yw-explain-key", lang=fmt.text_lang(text))
+    if kind == "component":
+        ident, _, what = text.partition(" · ")
+        return html.Span(
+            [html.Span(ident, lang="zxx"), " · " + what if what else ""],
+            className="yw-explain-key",
+        )
+    return html.Span(text, className="yw-explain-key")
+
+
 def _behind_list(behind: pd.DataFrame, kind: str, lang: Lang) -> html.Div | None:
     rows = behind.loc[behind["kind"] == kind]
     if rows.empty:
@@ -297,7 +310,7 @@ def _behind_list(behind: pd.DataFrame, kind: str, lang: Lang) -> html.Div | None
                 [
                     html.Li(
                         [
-                            html.Span(str(getattr(r, key)), className="yw-explain-key"),
+                            _behind_key(str(getattr(r, key)), kind),
                             html.Span(
                                 t(
                                     "worry.top.counts",

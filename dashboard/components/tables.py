@@ -27,7 +27,8 @@ def simple_table(
     columns
         ``(header text, css class)`` per column; ``yw-num`` right-aligns numbers.
     rows
-        Cell contents per row (already formatted text or components).
+        Cell contents per row (already formatted text or components). Cells of a column
+        whose class includes ``yw-col-id`` are identifiers, marked ``lang="zxx"``.
     component_id
         The table's id (tests and styling).
     empty_text
@@ -38,7 +39,13 @@ def simple_table(
     head = html.Thead(html.Tr([html.Th(text, className=cls) for text, cls in columns]))
     body: list[Component] = []
     for i, row in enumerate(rows):
-        cells = [html.Td(cell, className=cls) for cell, (_, cls) in zip(row, columns, strict=True)]
+        # identifiers (request numbers) read the same in every language: lang="zxx"
+        cells = [
+            html.Td(cell, className=cls, lang="zxx")
+            if "yw-col-id" in cls
+            else html.Td(cell, className=cls)
+            for cell, (_, cls) in zip(row, columns, strict=True)
+        ]
         extra = attributes({"data-key": row_keys[i]}) if row_keys is not None else {}
         body.append(html.Tr(cells, **extra))
     if not body:

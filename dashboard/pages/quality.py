@@ -20,6 +20,8 @@ dash.register_page(__name__, path="/quality", name="Data quality", title="一网
 
 #: Inputs in pipeline order; anything else in the counters follows alphabetically.
 INPUTS = ("requests", "request_events", "categories", "components", "component_alarms")
+#: Where the quarantined rows are kept, raw (relative to the data directory).
+QUARANTINE_FILE = "02_staged/quarantine.parquet"
 BOUNDARY_ITEMS = (
     "rows_in",
     "accepted",
@@ -60,14 +62,15 @@ def layout(**kwargs: Any) -> html.Div:
             html.H2(t("quality.section.issues", lang)),
             _issues(issues, lang),
             html.H2(t("quality.section.samples", lang)),
+            html.P([t("quality.samples_file", lang), html.Code(QUARANTINE_FILE, lang="zxx")]),
             _samples(samples, lang),
             html.H2(t("quality.section.build", lang)),
             html.P(
                 t(
                     "quality.build_periods",
                     lang,
-                    computed=", ".join(meta.periods_computed) or t("quality.none", lang),
-                    copied=", ".join(meta.periods_copied) or t("quality.none", lang),
+                    computed=_period_list(meta.periods_computed, lang),
+                    copied=_period_list(meta.periods_copied, lang),
                 )
             ),
         ],
@@ -76,14 +79,51 @@ def layout(**kwargs: Any) -> html.Div:
     )
 
 
-def _table(head: list[str], rows: list[list[Any]], table_id: str | None = None) -> html.Table:
+def _table(
+    head: list[str],
+    rows: list[list[Any]],
+    table_id: str | None = None,
+    codes: tuple[int, ...] = (),
+) -> html.Table:
+    """Return a report table.
+
+    The ``codes`` columns hold identifiers (rule and reason codes, ids, file names), marked
+    ``lang="zxx"`` (no linguistic content) as they read the same in every language.
+    """
     children = [
         html.Thead(html.Tr([html.Th(h) for h in head])),
-        html.Tbody([html.Tr([html.Td(c) for c in row]) for row in rows]),
+        html.Tbody(
+            [
+                html.Tr(
+                    [
+                        html.Td(c, lang="zxx") if i in codes else html.Td(c)
+                        for i, c in enumerate(row)
+                    ]
+                )
+                for row in rows
+            ]
+        ),
     ]
     if table_id:
         return html.Table(children, id=table_id, className="yw-table yw-quality-table")
     return html.Table(children, className="yw-table yw-quality-table")
+
+
+def _period_list(period_ids: Any, lang: Lang) -> str:
+    labels = {p.period_id: p.label(lang) for p in data.periods()}
+    names = [labels.get(p, p) for p in period_ids]
+    return ("、" if lang == "zh" else ", ").join(names) or t("quality.none", lang)
+
+
+def dataset_label(name: str, lang: Lang) -> str:
+    """The reader's name of an input dataset (``boundary_<level>`` by its level's label)."""
+    if name.startswith("boundary_"):
+        info = data.levels().get(name.removeprefix("boundary_"))
+        if info is not None:
+            return t("quality.dataset.boundary", lang, level=info.label(lang))
+    if name in INPUTS:
+        return t(f"quality.dataset.{name}", lang)
+    return name
 
 
 def _listing(items: dict[str, int], prefix: str, lang: Lang) -> str:
@@ -106,7 +146,7 @@ def _accounting(by_dataset: dict[str, dict[str, int]], lang: Lang) -> html.Table
         balanced = items.get("rows_in", 0) == items.get("accepted", 0) + quarantined
         rows.append(
             [
-                name,
+                dataset_label(name, lang),
                 fmt.fmt_int(items.get("rows_in", 0)),
                 fmt.fmt_int(items.get("accepted", 0)),
                 fmt.fmt_int(quarantined),
@@ -126,6 +166,7 @@ def _accounting(by_dataset: dict[str, dict[str, int]], lang: Lang) -> html.Table
             t("quality.col.balanced", lang),
         ],
         rows,
+        codes=(4, 5),
     )
 
 
@@ -161,7 +202,7 @@ def _rules(
             n = by_dataset[f"{kind}_place:{h}"].get(f"rule:{rule}", 0)
             cells.append(f"{fmt.fmt_int(n)} ({n / totals[h]:.1%})")
         rows.append(cells)
-    return _table(head, rows, table_id)
+    return _table(head, rows, table_id, codes=(0,))
 
 
 def _boundaries(by_dataset: dict[str, dict[str, int]], lang: Lang) -> html.Table:
@@ -194,7 +235,7 @@ def _boundaries(by_dataset: dict[str, dict[str, int]], lang: Lang) -> html.Table
 def _samples(samples: Any, lang: Lang) -> html.Table:
     rows = [
         [
-            r.dataset,
+            dataset_label(r.dataset, lang),
             r.reason,
             Path(r.source_file).name,
             t("quality.whole_file", lang) if r.source_row < 0 else fmt.fmt_int(r.source_row + 1),
@@ -209,6 +250,7 @@ def _samples(samples: Any, lang: Lang) -> html.Table:
             t("quality.col.row", lang),
         ],
         rows,
+        codes=(1, 2),
     )
 
 
@@ -231,4 +273,5 @@ def _issues(issues: Any, lang: Lang) -> html.Table:
             t("quality.col.area", lang),
         ],
         rows,
+        codes=(2,),
     )

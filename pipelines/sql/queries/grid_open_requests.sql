@@ -1,0 +1,54 @@
+-- A grid chief's worklist: the unit's requests open at the as-of time, most urgent first:
+-- overdue (red lamp) before due soon (yellow) before on time (green); within a lamp the
+-- furthest past (or nearest to) its due time first. A unit filter follows the unit's
+-- hierarchy as in requests.sql (a request lies in the unit when its leaf does; the city's
+-- own id filters nothing). Hours are wall-clock hours from the build's as-of time.
+-- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_unit, meta.
+-- Params: $unit_id, $limit.
+with in_unit as (
+    select p.request_id
+    from fact_request_place as p
+    inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
+    where l.unit_id = $unit_id::VARCHAR
+),
+
+as_of as (
+    select cast(value as TIMESTAMP) as t from meta where key = 'as_of_local'
+),
+
+open_now as (
+    select
+        r.request_id,
+        r.created_local,
+        r.l1_zh,
+        r.l1_en,
+        r.l4_zh,
+        r.l4_en,
+        r.address,
+        r.department,
+        r.lamp,
+        r.escalation,
+        r.long_unresolved,
+        r.due_at,
+        r.lng,
+        r.lat,
+        r.component_id,
+        epoch(a.t - r.created_local) / 3600.0 as age_hours,
+        epoch(a.t - r.due_at) / 3600.0 as past_due_hours
+    from fact_request as r
+    cross join as_of as a
+    where r.is_open
+        and ($unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
+            or r.request_id in (select request_id from in_unit))
+)
+
+select
+    *,
+    count(*) over () as total
+from open_now
+order by
+    case lamp when 'red' then 0 when 'yellow' then 1 else 2 end,
+    past_due_hours desc nulls last,
+    created_local,
+    request_id
+limit $limit::BIGINT

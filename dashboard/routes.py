@@ -18,8 +18,20 @@ Level: TypeAlias = str
 #: Query keys the app owns; anything else in a pasted URL is dropped when we rebuild it.
 #: ``by`` is the hierarchy the city page drills by (e.g. LA's council districts); ``view``
 #: picks the overview, the worry view, the SLA view or the ranking view of a unit; ``metric`` and
-#: ``snapshot`` are the ranking view's metric and published snapshot.
-STATE_KEYS = ("period", "lang", "by", "view", "metric", "snapshot", "kind")
+#: ``snapshot`` are the ranking view's metric and published snapshot; ``layout``, ``tile`` and
+#: ``tour`` are the wall's screen arrangement, its quadrant of a 2×2 video wall and tour seconds.
+STATE_KEYS = (
+    "period",
+    "lang",
+    "by",
+    "view",
+    "metric",
+    "snapshot",
+    "kind",
+    "layout",
+    "tile",
+    "tour",
+)
 #: The views of a unit page (the overview has no ``view`` key); ``kind`` is the component
 #: type the components view shows.
 VIEWS = ("overview", "worry", "backlog", "sla", "ranking", "components")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.demo.components import COMPONENT_TYPES, STATUS
+
 DEMO_SPEC = """\
 # Source spec of the generated demo city (written by `yiwang demo`).
 # Paths are relative to this file. See docs/data-sources.md for every key.
@@ -137,6 +139,49 @@ reference_open_rate = {reference_open_rate:.3f}
 """
 
 
+#: The register's status values as the cockpit's status classes (same order as ``STATUS``).
+STATUS_CLASSES = ("normal", "damaged", "repair", "disabled")
+
+# Which complaints are about which components (docs/metrics.md, City components): keys are
+# category names of the demo's list at any level (pipelines/demo/taxonomy.py), values the
+# register's kinds (pipelines/demo/components.py). Cameras and the other categories have no
+# component a citizen would complain about, so they are left out.
+COMPONENT_LINKS = """\
+[component_rules]
+# a complaint farther than this from every relevant component stays unlinked
+max_distance_m = 50
+alarming_days = 7
+repeat_window_days = 30
+
+[component_rules.link]
+"路灯照明" = "路灯"
+"井盖缺失" = {kinds = ["井盖", "井盖监测器"], max_distance_m = 30}
+"井盖破损" = {kinds = ["井盖", "井盖监测器"], max_distance_m = 30}
+"消防设施损坏" = ["消火栓", "消防水池液位"]
+"消防通道堵塞" = "消防通道地磁"
+"电动车违规充电" = "烟感"
+"污水外溢" = {kinds = ["雨污管网监测"], max_distance_m = 100}
+"下水道堵塞" = {kinds = ["雨污管网监测"], max_distance_m = 100}
+
+[component_rules.alarm_type_names_en]
+"越限告警" = "Threshold exceeded"
+"设备离线" = "Device offline"
+"设备故障" = "Device fault"
+"""
+
+
+def component_rules_toml() -> str:
+    """The demo's ``[component_rules]``: links, status classes and kind names in English."""
+    statuses = "\n".join(
+        f'"{zh}" = "{cls}"' for (zh, _), cls in zip(STATUS, STATUS_CLASSES, strict=True)
+    )
+    names = "\n".join(f'"{zh}" = "{en}"' for _, zh, en, *_ in COMPONENT_TYPES)
+    return (
+        f"{COMPONENT_LINKS}\n[component_rules.statuses]\n{statuses}\n\n"
+        f"[component_rules.kind_names_en]\n{names}\n"
+    )
+
+
 def write_spec(file: Path, *, reference_rate: float = 40.0) -> None:
     """Write the demo's ``source.toml``.
 
@@ -144,4 +189,5 @@ def write_spec(file: Path, *, reference_rate: float = 40.0) -> None:
     scale; open requests are referenced at a tenth of it.
     """
     text = DEMO_SPEC.format(reference_rate=reference_rate, reference_open_rate=reference_rate / 10)
+    text += "\n" + component_rules_toml()
     file.write_text(text, encoding="utf-8")

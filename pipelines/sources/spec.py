@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipelines.component_rules import ComponentRules
 from pipelines.coords import CoordSys, check_coord_sys
 from pipelines.worry import WorryConfig
 
@@ -147,6 +148,7 @@ class SourceSpec:
     alarms: TableSpec | None
     sla: SlaRules = SlaRules()
     worry: WorryConfig = field(default_factory=WorryConfig)
+    component_rules: ComponentRules = field(default_factory=ComponentRules)
 
     @property
     def hierarchies(self) -> dict[str, tuple[LevelSpec, ...]]:
@@ -495,6 +497,7 @@ def load_spec(file: Path) -> SourceSpec:
         alarms=_table(doc, "alarms", ALARM_COLUMNS) if "alarms" in doc else None,
         sla=SlaRules.from_doc(dict(doc.get("sla", {}))),
         worry=_worry(doc),
+        component_rules=_component_rules(doc),
     )
 
 
@@ -503,3 +506,11 @@ def _worry(doc: dict[str, Any]) -> WorryConfig:
         return WorryConfig.from_doc(dict(doc.get("worry", {})))
     except ValueError as exc:
         raise SpecError(str(exc) if str(exc).startswith("[worry]") else f"[worry]: {exc}") from None
+
+
+def _component_rules(doc: dict[str, Any]) -> ComponentRules:
+    """``[component_rules]``: request -> component links, status classes, kind names."""
+    try:
+        return ComponentRules.from_doc(dict(doc.get("component_rules", {})))
+    except ValueError as exc:
+        raise SpecError(f"[component_rules]: {exc}") from None

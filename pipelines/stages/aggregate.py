@@ -5,7 +5,8 @@ Inputs:  stg_units, stg_requests, stg_request_events, stg_categories, stg_compon
          geoindex_manifest
 Outputs: a new warehouse build (DuckDB file, not yet served; ``publish`` serves it) with
          meta, dim_unit, unit_shape, dim_period, mart_unit_kpi, mart_hex, hex_shape,
-         mart_unit_daily, mart_unit_category, mart_unit_event_type, dim_component, quality
+         mart_unit_daily, mart_unit_category, mart_unit_event_type, dim_component, quality,
+         and the city-component marts (mart_component, mart_component_health, ...)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipelines import catalog, db, h3index, reuse, signal_marts, workcal, worry
+from pipelines import catalog, component_rules, db, h3index, reuse, signal_marts, workcal, worry
 from pipelines.levels import level_res, level_table, unit_lineage
 from pipelines.settings import Settings
 from pipelines.sources.spec import SourceSpec, load_spec
@@ -42,6 +43,7 @@ INPUTS = (
     "stg_request_events",
     "stg_categories",
     "stg_components",
+    "stg_component_alarms",
     "int_request_geo",
     "int_request_place",
     "int_component_geo",
@@ -161,10 +163,12 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     for model in ("mart_unit_daily", "mart_unit_category", "mart_unit_event_type"):
         db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
     reuse.copy_periods(con, todo)
+    _component_link(con, spec)
     _request_facts(con, spec, as_of)
     signal_marts.build(con, spec, settings, as_of)
     _hex_shapes(con)
     _dimensions(con, units, periods, spec, settings, as_of, build_id, fingerprint)
+    _component_marts(con, spec, as_of)
     con.execute("CREATE TABLE wh.period_fingerprint AS SELECT * FROM period_fingerprint")
     con.executemany(
         "INSERT INTO wh.meta VALUES (?, ?)",
@@ -214,6 +218,70 @@ def _request_facts(con: duckdb.DuckDBPyConnection, spec: SourceSpec, as_of: dt.d
     con.execute(
         "CREATE TABLE wh.dim_unit_lineage AS SELECT * FROM int_unit_lineage"
         " ORDER BY hierarchy, unit_id, leaf_id"
+    )
+
+
+def _component_link(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """Link every request to the city component it is about (``int_request_component``)."""
+    rules = spec.component_rules
+    links = component_rules.link_table(con.table("stg_categories").df(), rules)
+    con.register("component_link_rule_frame", links)
+    con.execute(
+        "CREATE OR REPLACE TABLE component_link_rule AS SELECT * FROM component_link_rule_frame"
+    )
+    kinds = [k for (k,) in con.execute("SELECT DISTINCT kind FROM stg_components").fetchall()]
+    missing = sorted({str(k) for r in rules.link.values() for k in r.kinds} - set(kinds))
+    if missing:  # a typo in the spec would silently link nothing
+        log.warning("[component_rules.link] names kinds the register lacks: %s", missing)
+    con.register("component_kind_frame", component_rules.kind_table(kinds, rules))
+    con.execute("CREATE OR REPLACE TABLE component_kind AS SELECT * FROM component_kind_frame")
+    con.register("component_status_frame", component_rules.status_table(rules))
+    con.execute("CREATE OR REPLACE TABLE component_status AS SELECT * FROM component_status_frame")
+    db.run_model(con, "intermediate/int_request_component", materialize="int_request_component")
+    db.run_model(
+        con,
+        "intermediate/int_component_failure",
+        {"repeat_window_days": rules.repeat_window_days},
+        materialize="int_component_failure",
+    )
+
+
+def _component_marts(con: duckdb.DuckDBPyConnection, spec: SourceSpec, as_of: dt.datetime) -> None:
+    """The component layer's table, component health by unit and period, alarms, places.
+
+    Built whole every time (no period is copied): the register and its alarms are not part
+    of the periods' fingerprints, and the marts are small.
+    """
+    rules = spec.component_rules
+    params = {
+        "as_of_local": as_of,
+        "alarming_days": rules.alarming_days,
+        "primary_hierarchy": spec.primary_hierarchy,
+        "city_id": spec.city_id,
+    }
+    db.run_model(con, "intermediate/int_component_units", params, materialize="int_component_units")
+    for model in ("mart_component", "mart_component_health", "mart_component_alarm_type"):
+        db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
+    con.execute(
+        "CREATE TABLE wh.fact_component_place AS SELECT component_id, hierarchy, leaf_id"
+        " FROM int_component_place WHERE leaf_id IS NOT NULL ORDER BY hierarchy, leaf_id,"
+        " component_id"
+    )
+    con.execute(
+        "CREATE TABLE wh.fact_component_alarm AS SELECT component_id, ts_local, alarm_type"
+        " FROM int_component_failure WHERE source = 'alarm' ORDER BY ts_local, component_id"
+    )
+    types = [
+        t
+        for (t,) in con.execute(
+            "SELECT DISTINCT alarm_type FROM wh.fact_component_alarm WHERE alarm_type IS NOT NULL"
+        ).fetchall()
+    ]
+    con.register("alarm_type_frame", component_rules.alarm_type_table(types, rules))
+    con.execute("CREATE TABLE wh.dim_component_alarm_type AS SELECT * FROM alarm_type_frame")
+    con.execute(
+        "INSERT INTO wh.meta VALUES ('component_rules', ?)",
+        [json.dumps(rules.as_dict(), ensure_ascii=False)],
     )
 
 

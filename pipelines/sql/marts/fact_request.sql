@@ -3,9 +3,11 @@
 -- (green; yellow once $yellow_at of the limit's working time has passed; red when overdue),
 -- the working hours they have been open, and an escalation level; long-unresolved (久拖不决)
 -- requests are those open longer than $long_open_hours working hours or reopened
--- $long_reopens times or more (docs/metrics.md). Places are in fact_request_place.
--- Inputs: int_requests, work_calendar. Params: $as_of_local, $as_of_utc, $yellow_at,
--- $long_open_hours, $long_reopens.
+-- $long_reopens times or more (docs/metrics.md). Places are in fact_request_place. The
+-- city component a request is about (int_request_component: sensor, nearest, unmatched or
+-- none) rides along, one link per request.
+-- Inputs: int_requests, work_calendar, int_request_component. Params: $as_of_local,
+-- $as_of_utc, $yellow_at, $long_open_hours, $long_reopens.
 with requests as (
     select * from int_requests
 ),
@@ -100,8 +102,12 @@ final as (
                 or (is_open and (long_open or reopened_often)) then 2
             when lamp = 'red' then 1
             else 0
-        end as escalation
+        end as escalation,
+        link.linked_component_id,
+        link.link_method,
+        link.link_distance_m
     from lamps
+    left join int_request_component as link using (request_id)
 )
 
 select * from final order by created_local, request_id

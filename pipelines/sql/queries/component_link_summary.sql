@@ -1,0 +1,26 @@
+-- How the requests of a unit (where they lie; the city's id filters nothing) in a period
+-- came to a component: counts by link method ('sensor', 'nearest', 'unmatched', 'none').
+-- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period, dim_unit.
+-- Params: $unit_id, $period_id.
+with in_unit as (
+    select p.request_id
+    from fact_request_place as p
+    inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
+    where l.unit_id = $unit_id::VARCHAR
+),
+
+period as (
+    select start_local, end_local from dim_period where period_id = $period_id::VARCHAR
+)
+
+select r.link_method, count(*) as requests
+from fact_request as r
+where ($unit_id::VARCHAR is null
+        or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
+        or r.request_id in (select request_id from in_unit))
+    and ($period_id::VARCHAR is null or (
+        r.created_local >= (select start_local from period)
+        and r.created_local < (select end_local from period)
+    ))
+group by r.link_method
+order by r.link_method

@@ -27,13 +27,25 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from pipelines import catalog, db, h3index, queries, signal_queries, snapshots, worry
+from pipelines import (
+    catalog,
+    component_queries,
+    component_rules,
+    db,
+    h3index,
+    queries,
+    signal_queries,
+    snapshots,
+    worry,
+)
 from pipelines import metrics as registry
 from pipelines.settings import Settings
 
 __all__ = [
     "alerts",
     "cells",
+    "component_health",
+    "components",
     "connect",
     "explain",
     "hotspots",
@@ -595,4 +607,67 @@ def alerts(
         level=level,
         series=series,
         min_severity=min_severity,
+    )
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is None:
+        return
+    known = list(component_queries.kinds(_con())["kind"])
+    if kind not in known:
+        raise ValueError(f"unknown component kind {kind!r}; known: {known}")
+
+
+def components(
+    level: str = "city",
+    unit_id: str | None = None,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    limit: int = component_queries.DEFAULT_LIMIT,
+) -> gpd.GeoDataFrame:
+    """City components (城市部件) of a unit as they stand, as points (the component layer).
+
+    One row per component: kind (and its names), owner, property unit, maintainer, status
+    and ``status_class`` (normal, damaged, repair, disabled, unknown), ``alarming`` (an
+    alarm in the last days of data), last alarm, failures of the last 30 days (linked
+    complaints + alarms); alarming and abnormal ones first. ``status`` keeps one status
+    class. Definitions: docs/metrics.md, City components.
+    """
+    _check_level(level)
+    _check_kind(kind)
+    if status is not None and status not in component_rules.STATUS_CLASSES:
+        raise ValueError(f"status must be one of {component_rules.STATUS_CLASSES}, got {status!r}")
+    frame = component_queries.points(
+        _con(),
+        unit_id=None if level == "city" else unit_id,
+        kind=kind,
+        status_class=status,
+        limit=limit,
+    )
+    points = gpd.points_from_xy(frame["lng"], frame["lat"])
+    return gpd.GeoDataFrame(frame, geometry=points, crs=CRS)
+
+
+def component_health(
+    level: str = "city",
+    period: str = "last30",
+    *,
+    parent_id: str | None = None,
+    unit_id: str | None = None,
+    kind: str | None = None,
+    by_kind: bool = False,
+) -> pd.DataFrame:
+    """Component health of the units of ``level`` in ``period``, most failures first.
+
+    Per unit (per unit and kind with ``by_kind``): components, abnormal (damaged, under
+    repair, disabled) and ``abnormal_share``, alarming sensors, complaints linked by
+    distance, alarms, failures (the two together), failed and repeat-failing components,
+    sensor work orders. ``parent_id`` keeps one unit's children; ``kind`` one kind.
+    """
+    _check_level(level)
+    _check_period(period)
+    _check_kind(kind)
+    return component_queries.health(
+        _con(), level, period, parent_id=parent_id, unit_id=unit_id, kind=kind, by_kind=by_kind
     )

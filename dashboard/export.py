@@ -164,7 +164,7 @@ def download(name: str) -> flask.Response:
     except data.WarehouseUnavailableError:
         return _text("no published warehouse to export from", 503)
     plain, named = core.filename(asked.selection, asked.fmt, unit_name=asked.unit_name)
-    response = flask.Response(body, mimetype=core.MEDIA_TYPES[asked.fmt])
+    response = flask.Response(body, content_type=core.MEDIA_TYPES[asked.fmt])
     response.headers["Content-Disposition"] = content_disposition(plain, named)
     response.headers["X-Export-Rows"] = str(len(rows))
     response.headers["X-Export-Build"] = build.name

@@ -144,9 +144,11 @@ def snippet(*selections: Selection | tuple[str, Selection]) -> str:
 
 
 def frame(
-    sel: Selection, *, cap: int = ROW_CAP, con: duckdb.DuckDBPyConnection | None = None
+    sel: Selection, *, cap: int | None = None, con: duckdb.DuckDBPyConnection | None = None
 ) -> tuple[pd.DataFrame, bool]:
     """Run ``sel``'s notebook call; return its rows (at most ``cap``) and whether capped.
+
+    ``cap`` defaults to :data:`ROW_CAP` (request rows; cells and units are never capped).
 
     Reads from the API's connection (the connected build), or from ``con`` (the dashboard
     passes the build it serves, :func:`pipelines.api.reading`).
@@ -159,6 +161,7 @@ def frame(
     if con is not None:
         with api.reading(con):
             return frame(sel, cap=cap)
+    cap = ROW_CAP if cap is None else cap
     name, args, kwargs = api_call(sel)
     try:
         if sel.category:
@@ -171,7 +174,7 @@ def frame(
             rows = getattr(api, name)(*args, **kwargs)
     except (ValueError, TypeError) as exc:
         raise ExportError(str(exc)) from None
-    capped = len(rows) > cap
+    capped = name == "requests" and len(rows) > cap
     if capped:
         rows = rows.iloc[:cap]
     return rows, capped

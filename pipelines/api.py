@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 
 from pipelines import (
+    backlog_queries,
     catalog,
     component_queries,
     component_rules,
@@ -43,6 +44,7 @@ from pipelines.settings import Settings
 
 __all__ = [
     "alerts",
+    "backlog",
     "cells",
     "component_health",
     "components",
@@ -608,6 +610,33 @@ def alerts(
         series=series,
         min_severity=min_severity,
     )
+
+
+def backlog(level: str = "city", unit_id: str | None = None, *, by: str = "cell") -> pd.DataFrame:
+    """The backlog playback of a unit: requests open at each moment (the cockpit's numbers).
+
+    Moments are the ends of days over the 12 months before the as-of time (every 6 hours
+    for data spanning under 60 days); a request is open from its creation to its first
+    close (to the as-of time when open now), overdue while open past its due time
+    (:mod:`pipelines.backlog_queries`).
+
+    Parameters
+    ----------
+    level, unit_id
+        The unit (the city needs no id).
+    by
+        ``"cell"``: rows ``moment, cell_id, open, overdue`` for every cell of the unit's
+        heatmap with open requests at that moment (``cell_id`` None: requests without a
+        place on the map); ``"total"``: one row per moment, ``moment, open, overdue,
+        unlocated_open, unlocated_overdue``.
+    """
+    _check_level(level)
+    if by not in ("cell", "total"):
+        raise ValueError(f"by must be 'cell' or 'total', got {by!r}")
+    result = backlog_queries.backlog(_con(), level, unit_id)
+    if result is None:
+        raise ValueError(f"no unit {unit_id!r} at level {level!r}")
+    return result.long() if by == "cell" else result.totals()
 
 
 def _check_kind(kind: str | None) -> None:

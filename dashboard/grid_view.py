@@ -451,7 +451,12 @@ def _requests(unit: data.Unit, lang: Lang, limit: int, more: str | None) -> html
     export = html.A(
         t("grid.export", lang),
         href=export_href(
-            "requests", "csv", unit_id=unit.unit_id, period=export_period(), status="open"
+            "requests",
+            "csv",
+            unit_id=unit.unit_id,
+            period=export_period(),
+            status="open",
+            lang=lang,
         ),
         id=ids.GRID_EXPORT,
         className="yw-grid-export",

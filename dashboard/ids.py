@@ -116,3 +116,12 @@ GRID_ALERTS = "grid-alerts"
 GRID_COMPONENTS = "grid-components"
 GRID_EXPORT = "grid-export"
 GRID_EMPTY = "grid-empty"
+
+# components view (dashboard/components_view.py; its map is MAP, fitted and clicked as every map)
+COMP_KINDS = "comp-kinds"
+COMP_NOTE = "comp-note"
+COMP_KPIS = "comp-kpis"
+COMP_HEALTH = "comp-health"
+COMP_ALARMS = "comp-alarms"
+COMP_LINKS = "comp-links"
+COMP_EMPTY = "comp-empty"

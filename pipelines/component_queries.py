@@ -11,6 +11,8 @@ components.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -37,6 +39,12 @@ def available(con: duckdb.DuckDBPyConnection) -> bool:
     finally:
         cur.close()
     return set(TABLES) <= names
+
+
+def rules(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The build's ``[component_rules]`` (links, windows, names) as built; ``{}`` if absent."""
+    frame = run_query(con, "component_rules", {})
+    return dict(json.loads(frame["value"].iloc[0])) if len(frame) else {}
 
 
 def kinds(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -159,9 +167,18 @@ def links(
 
 
 def link_summary(
-    con: duckdb.DuckDBPyConnection, *, unit_id: str | None = None, period_id: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    unit_id: str | None = None,
+    period_id: str | None = None,
+    kind: str | None = None,
 ) -> dict[str, int]:
-    """Requests of a unit and period by link method (every method present, zeros included)."""
-    frame = run_query(con, "component_link_summary", {"unit_id": unit_id, "period_id": period_id})
+    """Requests of a unit and period by link method (every method present, zeros included).
+
+    With ``kind``, only the requests linked to a component of that kind.
+    """
+    frame = run_query(
+        con, "component_link_summary", {"unit_id": unit_id, "period_id": period_id, "kind": kind}
+    )
     counts = dict(zip(frame["link_method"], frame["requests"], strict=True))
     return {m: int(counts.get(m, 0)) for m in ("sensor", "nearest", "unmatched", "none")}

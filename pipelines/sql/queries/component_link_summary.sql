@@ -1,7 +1,9 @@
 -- How the requests of a unit (where they lie; the city's id filters nothing) in a period
 -- came to a component: counts by link method ('sensor', 'nearest', 'unmatched', 'none').
--- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period, dim_unit.
--- Params: $unit_id, $period_id.
+-- With $kind, only requests linked to a component of that kind are counted (an unmatched
+-- request has no component, hence no kind).
+-- Inputs: fact_request, fact_request_place, mart_component, dim_unit_lineage, dim_period,
+-- dim_unit. Params: $unit_id, $period_id, $kind.
 with in_unit as (
     select p.request_id
     from fact_request_place as p
@@ -15,6 +17,7 @@ period as (
 
 select r.link_method, count(*) as requests
 from fact_request as r
+left join mart_component as c on c.component_id = r.linked_component_id
 where ($unit_id::VARCHAR is null
         or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
         or r.request_id in (select request_id from in_unit))
@@ -22,5 +25,6 @@ where ($unit_id::VARCHAR is null
         r.created_local >= (select start_local from period)
         and r.created_local < (select end_local from period)
     ))
+    and ($kind::VARCHAR is null or c.kind = $kind::VARCHAR)
 group by r.link_method
 order by r.link_method

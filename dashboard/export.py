@@ -35,6 +35,8 @@ FORMATS = core.FORMATS
 PARAMS = ("unit", "period", "by", "status", "category", "kind", "lang")
 #: Request lists offered on every view; the SLA view adds its long-unresolved list.
 MENU_STATUSES = ("all", "open", "overdue", "repeat")
+#: Lists the SLA view shows as they stand now (not only requests created in the period).
+NOW_STATUSES = ("open", "overdue")
 #: Variable names of the selections in the "open as code" snippet.
 _VARS = {
     "all": "requests",
@@ -112,9 +114,11 @@ def parse(name: str, args: dict[str, str]) -> Request:
     if unit is None:
         raise BadExport(f"unknown unit {unit_id!r}")
     periods = [p.period_id for p in data.periods()]
+    if what == "requests":
+        periods.append(core.ANY_PERIOD)
     period = args.get("period")
     if period not in periods:
-        raise BadExport(f"unknown period {period!r}; one of {periods}")
+        raise BadExport(f"unknown period {period!r} for {what}; one of {periods}")
     by = args.get("by")
     hierarchy = None
     if by:
@@ -222,23 +226,33 @@ def menu_items(
     def add(key: str, label: str, var: str, sel: core.Selection, **keys: str | None) -> None:
         hrefs = {
             f: export_href(
-                sel.what, f, unit_id=unit.unit_id, period=period_id, hierarchy=by, lang=lang, **keys
+                sel.what,
+                f,
+                unit_id=unit.unit_id,
+                period=sel.period,
+                hierarchy=by,
+                lang=lang,
+                **keys,
             )
             for f in FORMATS
         }
         items.append(MenuItem(key, label, var, sel, hrefs))
 
     for status in statuses:
+        # the SLA view lists what is open now, whenever it came in: so do its downloads
+        now = view == "sla" and status in NOW_STATUSES
         sel = core.Selection(
             "requests",
-            **base,
+            unit.level,
+            unit.unit_id,
+            core.ANY_PERIOD if now else period_id,
             status=status,
             category=str(category) if category else None,
             kind=str(kind) if kind else None,
         )
         add(
             f"requests-{status}",
-            t(f"export.requests.{status}", lang),
+            t(f"export.requests.{status}{'_now' if now else ''}", lang),
             _VARS[status],
             sel,
             status=None if status == "all" else status,

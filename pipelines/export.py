@@ -40,6 +40,8 @@ from pipelines import api, queries
 #: What can be exported, and in which formats (``parquet`` is GeoParquet).
 WHAT = ("requests", "cells", "units")
 FORMATS = ("csv", "parquet")
+#: The period of requests created at any time (no ``period`` in the notebook call).
+ANY_PERIOD = "any"
 #: The request lists a download can hold (``api.requests(status=...)``).
 STATUSES = tuple(api.REQUEST_STATUSES)
 #: Rows a download holds at most: the notebook API's own default, so the quoted call
@@ -73,7 +75,8 @@ class Selection:
     level, unit_id
         The unit on screen (the city's level is ``city``).
     period
-        A period id (``api.periods()``).
+        A period id (``api.periods()``); for ``requests`` also :data:`ANY_PERIOD`: whenever
+        they were created (the SLA view's lists of what is open now).
     hierarchy
         The city's hierarchy when it is not the primary one (cells of the city).
     child_level
@@ -98,6 +101,8 @@ class Selection:
             raise ExportError(f"unknown export {self.what!r}; one of {', '.join(WHAT)}")
         if self.status not in STATUSES:
             raise ExportError(f"unknown status {self.status!r}; one of {', '.join(STATUSES)}")
+        if self.period == ANY_PERIOD and self.what != "requests":
+            raise ExportError(f"{self.what} need a period; {ANY_PERIOD!r} is for requests only")
         if self.what == "units" and not self.child_level:
             raise ExportError(f"{self.unit_id!r} ({self.level}) has no child units to export")
 
@@ -108,7 +113,9 @@ def api_call(sel: Selection) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
     Defaults are left out, so the call reads like one a person would write.
     """
     if sel.what == "requests":
-        kwargs: dict[str, Any] = {"level": sel.level, "unit_id": sel.unit_id, "period": sel.period}
+        kwargs: dict[str, Any] = {"level": sel.level, "unit_id": sel.unit_id}
+        if sel.period != ANY_PERIOD:
+            kwargs["period"] = sel.period
         if sel.status != "all":
             kwargs["status"] = sel.status
         if sel.category:
@@ -166,7 +173,7 @@ def frame(
     try:
         if sel.category:
             # the category filter matches top-level names only: check it like metrics does
-            api.metrics("city", sel.period, ["requests"], category=sel.category)
+            api.metrics("city", "last30", ["requests"], category=sel.category)
         if name == "requests":
             # one row past the cap tells a capped selection from one of exactly cap rows
             rows = api.requests(**kwargs, limit=cap + 1)

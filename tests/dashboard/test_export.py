@@ -191,3 +191,15 @@ def test_a_leaf_unit_offers_no_child_units(units):
     grid = data.children(units["community"])[0]
     keys = _links(export.export_menu(grid, "last30", "zh", "overview", None))
     assert keys and not any(k.startswith("units.") for k in keys)
+
+
+def test_the_sla_views_open_lists_export_what_is_open_now_whatever_its_intake(units, notebook):
+    street = units["street"]
+    links = _links(export.export_menu(street, "last30", "zh", "sla", None))
+    for key in ("requests-open.csv", "requests-overdue.parquet"):
+        assert parse_qs(urlparse(links[key].href).query)["period"] == [core.ANY_PERIOD]
+        assert "period=" not in links[key].title  # the quoted call has no period
+    for key in ("requests-all.csv", "requests-long_unresolved.csv"):
+        assert parse_qs(urlparse(links[key].href).query)["period"] == ["last30"]
+    open_now = api.requests(level="street", unit_id=street.unit_id, status="open")
+    assert len(open_now) == data.sla_summary(street)["open_now"]

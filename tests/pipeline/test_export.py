@@ -155,6 +155,8 @@ def test_bad_selections_are_refused_with_the_allowed_values():
         export.Selection("requests", "city", "x", "last30", status="late")
     with pytest.raises(export.ExportError, match="no child units"):
         export.Selection("units", "grid", "g1", "last30")
+    with pytest.raises(export.ExportError, match="for requests only"):
+        export.Selection("cells", "grid", "g1", export.ANY_PERIOD)
 
 
 def test_unknown_periods_kinds_and_categories_are_export_errors(city, street):

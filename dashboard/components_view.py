@@ -55,7 +55,7 @@ def components_view(
     if kinds.empty:
         return [_empty(lang)]
     names = dict(zip(kinds["kind"], kinds["kind_en" if lang == "en" else "kind_zh"], strict=True))
-    wanted = kind if isinstance(kind, str) and kind else None
+    wanted = kind.strip() if isinstance(kind, str) and kind.strip() else None
     note = None
     if wanted is not None and wanted not in names:
         note = html.Div(

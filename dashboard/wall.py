@@ -170,6 +170,11 @@ def stale_hours(built_at_utc: str, now: datetime, limit_hours: float) -> float |
     return age if age > limit_hours else None
 
 
+def utcnow() -> datetime:
+    """The server's time (a function, so tests can move it)."""
+    return datetime.now(UTC)
+
+
 def figure_scale(width: object, height: object) -> float:
     """Return the factor for figure text on a ``width``×``height`` viewport (CSS pixels).
 
@@ -238,8 +243,18 @@ class Frame:
     stale: bool
 
 
-def compose(q: WallQuery, *, now_s: float, viewport: tuple[object, object] | None) -> Frame:
+def compose(
+    q: WallQuery,
+    *,
+    now_s: float,
+    viewport: tuple[object, object] | None,
+    checked_at: datetime | None = None,
+) -> Frame:
     """Build the frame the wall shows at ``now_s`` on a screen of ``viewport`` CSS pixels.
+
+    ``now_s`` is the browser's clock (epoch seconds), which picks the tour stop; the build's
+    age is measured against ``checked_at``, the server's clock (default: now), since the data's
+    age is the server's business and a kiosk's clock may be off.
 
     Raises
     ------
@@ -249,7 +264,7 @@ def compose(q: WallQuery, *, now_s: float, viewport: tuple[object, object] | Non
     meta = data.meta()  # re-reads CURRENT: a newly published build is picked up here
     build = data.current_build().name
     scale = figure_scale(*(viewport or DESIGN))
-    now = datetime.fromtimestamp(now_s, UTC)
+    now = checked_at or utcnow()
     watermark = _watermark(meta, q.lang, now, build)
     age = stale_hours(meta.built_at_utc, now, data.settings().stale_after_hours)
     banner = (

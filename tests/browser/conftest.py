@@ -14,7 +14,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -55,6 +57,70 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
+@dataclass
+class Served:
+    """A running ``yiwang serve``: its base URL and process (``pid`` for memory readings)."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def serve(
+    data_dir: Path, log: Path, *, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> Iterator[Served]:
+    """Run ``yiwang serve`` on ``data_dir`` in a subprocess until the ``with`` block ends.
+
+    Parameters
+    ----------
+    data_dir
+        The data folder whose published warehouse is served.
+    log
+        File for the server's output (shown when it fails to start).
+    env
+        Extra environment variables (``YIWANG_*`` settings) for the server.
+    timeout
+        Seconds to wait for the first page.
+    """
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipelines",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+    ]
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **(env or {})}
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"yiwang serve did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield Served(base, proc, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.fixture(scope="session")
 def server(
     chromium_path: Path, built_city: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -64,41 +130,9 @@ def server(
     Depends on ``chromium_path`` so that a machine without Chromium skips before building
     the city and starting a server for nothing.
     """
-    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipelines",
-        "serve",
-        "--data-dir",
-        str(built_city.data_dir),
-        "--port",
-        str(port),
-    ]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ)
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except (urllib.error.URLError, OSError):
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"yiwang serve did not start:\n{log.read_text()}")
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve(built_city.data_dir, log) as served:
+        yield served.base
 
 
 @pytest.fixture(scope="session")

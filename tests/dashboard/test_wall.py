@@ -192,7 +192,7 @@ def test_a_bigger_screen_redraws_figures_with_larger_text(city_data):
 
 
 def test_a_refresh_picks_up_a_newly_published_build(own_city, tmp_path):
-    settings, source = own_city
+    _, source = own_city
     ctx, shown = context(wall_page())
     before = kpi_value(wall_page(), "requests")
     publish_copy(tmp_path, source, "20260102T000000-wall-b", factor=2)
@@ -230,7 +230,7 @@ def test_any_failure_in_a_refresh_keeps_the_last_frame(city_data, monkeypatch, c
 
 
 def test_a_wall_opened_before_any_build_shows_one_once_published(own_city, tmp_path, ids_in):
-    settings, source = own_city
+    _, source = own_city
     empty = Settings.from_env(environ={}, data_dir=tmp_path / "fresh", memory_limit="512MB")
     data.configure(empty)
     page = wall_page()
@@ -238,7 +238,7 @@ def test_a_wall_opened_before_any_build_shows_one_once_published(own_city, tmp_p
     ctx, shown = context(page)
     assert wall.refresh(clock(), ctx, shown)[0] is dash.no_update
     publish_copy(empty.data_dir, source, "20260104T000000-first")
-    body, key, *_ = wall.refresh(clock(), ctx, shown)
+    body = wall.refresh(clock(), ctx, shown)[0]
     assert ids.WALL_KPIS in ids_in(body)
 
 
@@ -254,14 +254,18 @@ def test_stale_hours_by_age():
     assert wall.stale_hours("not a time", now, 26) is None
 
 
-def test_the_staleness_banner_shows_only_when_the_build_is_old(city_data):
+def test_the_staleness_banner_shows_only_when_the_build_is_old(city_data, monkeypatch):
     ctx, shown = context(wall_page())
-    built = datetime.fromisoformat(data.meta().built_at_utc).timestamp()
+    built = datetime.fromisoformat(data.meta().built_at_utc)
     limit = data.settings().stale_after_hours
-    fresh = wall.refresh(clock(built + 3600), ctx, shown)
+    monkeypatch.setattr(wall, "utcnow", lambda: built + timedelta(hours=1))
+    fresh = wall.refresh(clock(), ctx, shown)
     assert fresh[3] == "" and "yw-wall-banner-on" not in fresh[4]
-    old = wall.refresh(clock(built + (limit + 5) * 3600), ctx, shown)
+    # the server's clock decides, not the browser's
+    monkeypatch.setattr(wall, "utcnow", lambda: built + timedelta(hours=limit + 5))
+    old = wall.refresh(clock(built.timestamp()), ctx, shown)
     assert str(limit + 5) in old[3] and "yw-wall-banner-on" in old[4]
+    assert "yw-wall-banner-on" in find(wall_page(), ids.WALL_BANNER).className
 
 
 def test_the_tour_visits_the_city_each_district_and_its_streets_in_a_fixed_order(city_data):

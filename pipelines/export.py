@@ -53,10 +53,14 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apa
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: A cell a spreadsheet could run: a formula character first, or after leading whitespace
 #: (any Unicode space: NBSP, the ideographic space), including the full-width forms a CJK
-#: input method types (some spreadsheet locales fold them to ASCII).
+#: input method types (some spreadsheet locales fold them to ASCII). Twice: Python's
+#: regex for single values, RE2's (Arrow) for whole columns; the same set of strings
+#: (``\s`` of Python's ``str`` patterns is RE2's ``[\t\n\x0b\x0c\r\x1c-\x1f\x85\p{Z}]``).
 _RISKY = re.compile(r"^\s*[=+\-@\t\r＝＋－＠]")
+_RISKY_RE2 = r"^[\t\n\x0b\x0c\r\x1c-\x1f\x85\p{Z}]*[=+\-@\t\r＝＋－＠]"
 #: A plain number written as text ("-5", "+1.5e3") is no formula: left as it is.
-_PLAIN_NUMBER = re.compile(r"^ *[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)? *$")
+_PLAIN_RE2 = r"^ *[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)? *$"
+_PLAIN_NUMBER = re.compile(_PLAIN_RE2)
 
 
 class ExportError(ValueError):
@@ -199,62 +203,57 @@ def neutralise(value: str) -> str:
     return value
 
 
-def _neutralise_column(column: pd.Series) -> pd.Series:
-    """:func:`neutralise` on every string of a column (vectorised for string columns)."""
-    if isinstance(column.dtype, pd.StringDtype):
-        risky = column.str.match(_RISKY, na=False) & ~column.str.match(_PLAIN_NUMBER, na=False)
-        return column.mask(risky, "'" + column)
-    return pd.Series(
-        [neutralise(v) if isinstance(v, str) else v for v in column],
-        index=column.index,
-        dtype=column.dtype,
+def _neutralise_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """:func:`neutralise` on every value of an Arrow string column, in Arrow's kernels."""
+    risky = pc.and_(
+        pc.match_substring_regex(column, _RISKY_RE2),
+        pc.invert(pc.match_substring_regex(column, _PLAIN_RE2)),
     )
+    quote = pa.scalar("'", column.type)
+    quoted = pc.binary_join_element_wise(quote, column, pa.scalar("", column.type))
+    return pc.if_else(pc.fill_null(risky, False), quoted, column)
 
 
-def csv_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """Return ``rows`` ready for a spreadsheet: text neutralised, geometry as WKT.
-
-    Numeric, boolean and time columns are untouched (a negative number stays a number).
-    """
+def _with_wkt(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with its geometry (if any) as WKT text: what a spreadsheet or QGIS reads."""
+    if not isinstance(rows, gpd.GeoDataFrame):
+        return rows
     out = pd.DataFrame(rows).copy()
-    if isinstance(rows, gpd.GeoDataFrame):
-        geom = rows.geometry
-        out[geom.name] = pd.Series(
-            [None if g is None or g.is_empty else g.wkt for g in geom],
-            index=out.index,
-            dtype="str",
-        )
-    for col in out.columns:
-        if out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
-            out[col] = _neutralise_column(out[col])
-    out.columns = [neutralise(str(c)) for c in out.columns]
+    out[rows.geometry.name] = pd.Series(
+        [None if g is None or g.is_empty else g.wkt for g in rows.geometry],
+        index=out.index,
+        dtype="str",
+    )
     return out
 
 
 def _plain_times(table: pa.Table) -> pa.Table:
     """Times as ``YYYY-MM-DD HH:MM:SS`` text (what spreadsheets parse), whole seconds."""
     for i, field in enumerate(table.schema):
-        if pa.types.is_timestamp(field.type):
+        if pa.types.is_timestamp(field.type) and field.type.tz is None:
             column = table.column(i)
             try:
                 # safe: a time with a fraction of a second keeps it (the cast then fails)
-                column = pc.cast(column, pa.timestamp("s", field.type.tz))
+                column = pc.cast(column, pa.timestamp("s"))
             except pa.ArrowInvalid:
                 pass
-            text = pc.strftime(column, "%Y-%m-%d %H:%M:%S")
-            table = table.set_column(i, field.name, text)
-        elif pa.types.is_date(field.type):
-            table = table.set_column(i, field.name, pc.strftime(table.column(i), "%Y-%m-%d"))
+            table = table.set_column(i, field.name, pc.cast(column, pa.string()))
     return table
 
 
 def to_csv(rows: pd.DataFrame) -> bytes:
     """Return ``rows`` as CSV bytes: UTF-8 with a BOM, a header row, text neutralised.
 
-    Written by Arrow's CSV writer (a tenth of pandas' time): strings quoted, numbers as
-    numbers, booleans ``true``/``false``, empty fields for missing values.
+    Every text cell (and header) goes through :func:`neutralise`; numeric, boolean and time
+    columns are untouched (a negative number stays a number); geometry is WKT. Written by
+    Arrow (a tenth of pandas' time): strings quoted, booleans ``true``/``false``, empty
+    fields for missing values.
     """
-    table = _plain_times(pa.Table.from_pandas(csv_frame(rows), preserve_index=False))
+    table = _plain_times(pa.Table.from_pandas(_with_wkt(rows), preserve_index=False))
+    for i, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            table = table.set_column(i, field.name, _neutralise_column(table.column(i)))
+    table = table.rename_columns([neutralise(str(name)) for name in table.column_names])
     buffer = io.BytesIO()
     buffer.write(codecs.BOM_UTF8)
     pacsv.write_csv(table, buffer, pacsv.WriteOptions(quoting_style="needed"))

@@ -33,7 +33,7 @@ from dash.development.base_component import Component
 from dashboard import cockpit, components, data, figures, fmt, grid_map, ids, routes
 from dashboard.components.panels import attributes
 from dashboard.export import export_href
-from dashboard.i18n import Lang, catalogue, resolve_lang, t
+from dashboard.i18n import Lang, resolve_lang, t
 from pipelines import grid_queries, signal_queries
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ ALERT_DAYS = 30
 ALERT_LIMIT = 10
 #: Repeat places numbered on the map (the rest are listed only).
 MAP_MARKS = 9
+#: Component status classes (``mart_component``) the view names.
+STATUS_CLASSES = ("normal", "damaged", "repair", "disabled", "unknown")
 #: Durations longer than this many hours read in days.
 DAYS_AFTER_HOURS = 48
 
@@ -595,12 +597,6 @@ def _alerts(unit: data.Unit, lang: Lang, signals: bool) -> html.Section:
     )
 
 
-def label(prefix: str, value: object, lang: Lang) -> str:
-    """A register value in ``lang`` (``grid.kind.井盖`` → "Manhole cover"), else as recorded."""
-    key = f"{prefix}.{value}"
-    return t(key, lang) if key in catalogue(lang) else str(value)
-
-
 def _components(unit: data.Unit, lang: Lang, limit: int, more: str | None) -> html.Section:
     frame = data.read(grid_queries.nearby_components, unit.unit_id)
     shown = frame.head(limit)
@@ -617,24 +613,24 @@ def _components(unit: data.Unit, lang: Lang, limit: int, more: str | None) -> ht
         if r.open_requests:
             meta.append(t("grid.components.open", lang, n=fmt.fmt_int(r.open_requests)))
         status = "abnormal" if bool(r.abnormal) else "normal"
+        status_class = r.status_class if r.status_class in STATUS_CLASSES else "unknown"
+        kind = r.kind_en if lang == "en" else r.kind_zh
         items.append(
             html.Li(
                 [
                     html.Div(
                         [
                             html.Span(
-                                label("grid.status", r.status, lang),
-                                className=f"yw-grid-status yw-grid-status-{status}",
+                                t(f"grid.status.{status_class}", lang),
+                                className=f"yw-grid-status yw-grid-status-{status_class}",
                             ),
-                            html.Span(
-                                label("grid.kind", r.kind, lang), className="yw-grid-item-title"
-                            ),
+                            html.Span(str(kind), className="yw-grid-item-title"),
                             html.Span(str(r.component_id), className="yw-grid-item-id", lang="zxx"),
                         ],
                         className="yw-grid-item-head",
                     ),
                     html.Div(
-                        [f"{t('grid.components.owner', lang)}: ", _raw(r.owner)],
+                        [t("grid.components.owner", lang), _raw(r.owner)],
                         className="yw-grid-item-addr",
                     ),
                     html.Div(" · ".join(meta), className="yw-grid-item-meta"),

@@ -16,29 +16,30 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from pipelines import component_queries
 from pipelines.queries import run_query
 
 #: The most rows one call returns unless asked for more.
 DEFAULT_LIMIT = 10_000
 #: How far around a unit its chief looks after components (metres from its outline).
 NEAR_METRES = 200.0
-#: Sensor alarms counted over this many days before the as-of time.
-ALARM_DAYS = 30
-#: Component statuses that need the chief's attention, most pressing first (the demo
-#: register's vocabulary, as the city records it); any other status sorts after them.
-ABNORMAL = ("损坏", "维修中", "停用")
+#: Status classes (``mart_component``) that need the chief's attention, most pressing
+#: first; normal and unknown sort after them.
+ABNORMAL = ("damaged", "repair", "disabled")
 #: Metres per degree of latitude (and of longitude at the equator) on the WGS-84 sphere
 #: approximation: plenty for "within 200 m" over a unit a few kilometres wide.
 _M_PER_DEG = 111_320.0
 COMPONENT_COLUMNS = (
     "component_id",
     "kind",
+    "kind_zh",
+    "kind_en",
     "owner",
     "maintainer",
     "status",
+    "status_class",
     "lng",
     "lat",
-    "in_leaf",
     "alarms",
     "last_alarm",
     "open_requests",
@@ -115,27 +116,25 @@ def unit_shape(con: duckdb.DuckDBPyConnection, unit_id: str) -> shapely.Geometry
 
 
 def nearby_components(
-    con: duckdb.DuckDBPyConnection,
-    unit_id: str,
-    *,
-    within_m: float = NEAR_METRES,
-    alarm_days: int = ALARM_DAYS,
+    con: duckdb.DuckDBPyConnection, unit_id: str, *, within_m: float = NEAR_METRES
 ) -> pd.DataFrame:
     """City components in the unit or within ``within_m`` metres of it, abnormal ones first.
 
-    A component is inside when the register places it in one of the unit's leaves or its
-    point lies in the unit's outline; otherwise its distance to the outline is measured in a
-    local metric projection around the unit (an equirectangular one: its error is far below
-    a metre over a few kilometres).
+    A component is inside when it is placed in the unit (its leaf lies in it, in any
+    hierarchy) or its point lies in the unit's outline; otherwise its distance to the
+    outline is measured in a local metric projection around the unit (an equirectangular
+    one: its error is far below a metre over a few kilometres). Reads ``mart_component``;
+    a build made before the component marts is read from the register (``dim_component``).
 
     Returns
     -------
     pandas.DataFrame
-        :data:`COMPONENT_COLUMNS`: the register's ``kind, owner, maintainer, status``,
-        ``alarms`` (sensor alarms in the last ``alarm_days`` days), ``last_alarm``,
-        ``open_requests`` (naming the component), ``inside``, ``distance_m`` (0 inside) and
-        ``abnormal``; ordered by :data:`ABNORMAL` status, then alarms, then distance. Empty
-        for an unknown unit.
+        :data:`COMPONENT_COLUMNS`: the register's ``kind`` (with ``kind_zh``,
+        ``kind_en``), ``owner, maintainer, status``, its ``status_class`` (normal,
+        damaged, repair, disabled, unknown), ``alarms`` (sensor alarms in the last 30 days),
+        ``last_alarm``, ``open_requests`` (naming the component), ``inside``,
+        ``distance_m`` (0 inside) and ``abnormal``; ordered by :data:`ABNORMAL` class, then
+        alarms, then distance. Empty for an unknown unit.
     """
     if within_m < 0:
         raise ValueError("within_m must be >= 0")
@@ -149,16 +148,16 @@ def nearby_components(
     # widen the box a little more than the distance: the box is only a prefilter
     pad_lat = within_m * 1.1 / _M_PER_DEG
     pad_lng = within_m * 1.1 / kx
+    model = "grid_components" if component_queries.available(con) else "grid_components_register"
     frame = run_query(
         con,
-        "grid_components",
+        model,
         {
             "unit_id": unit_id,
             "minx": minx - pad_lng,
             "miny": miny - pad_lat,
             "maxx": maxx + pad_lng,
             "maxy": maxy + pad_lat,
-            "alarm_days": int(alarm_days),
         },
     )
 
@@ -175,7 +174,7 @@ def nearby_components(
     x = np.where(placed, (lng - lng0) * kx, 0.0)
     y = np.where(placed, (lat - lat0) * _M_PER_DEG, 0.0)
     points = shapely.points(np.column_stack((x, y)))
-    inside = frame["in_leaf"].to_numpy(dtype=bool) | (placed & shapely.contains_xy(outline, x, y))
+    inside = frame["in_area"].to_numpy(dtype=bool) | (placed & shapely.contains_xy(outline, x, y))
     near = placed & ~inside & shapely.dwithin(outline, points, within_m)
     distance = np.full(len(frame), np.nan)
     distance[inside] = 0.0
@@ -184,8 +183,8 @@ def nearby_components(
     out = frame.assign(
         inside=inside,
         distance_m=distance,
-        abnormal=frame["status"].isin(ABNORMAL),
-        _status=frame["status"].map(status_rank).fillna(len(ABNORMAL)),
+        abnormal=frame["status_class"].isin(ABNORMAL),
+        _status=frame["status_class"].map(status_rank).fillna(len(ABNORMAL)),
     )
     out = out.loc[inside | near]
     out = out.sort_values(

@@ -1,49 +1,42 @@
--- City components (城市部件) that may lie in or near a unit: those placed in one of its
--- leaves (the register's primary hierarchy) or inside a box around it (the unit's box
--- already widened by the search distance; pipelines/grid_queries.py keeps those truly
--- within it). Each with its sensor alarms (sensor-channel requests naming the component)
--- in the last $alarm_days days before the as-of time and its requests open now.
--- Inputs: dim_component, dim_unit_lineage, fact_request, meta.
--- Params: $unit_id, $minx, $miny, $maxx, $maxy, $alarm_days.
-with leaves as (
-    select leaf_id from dim_unit_lineage where unit_id = $unit_id::VARCHAR
+-- City components (mart_component) that may lie in or near a unit: those placed in it (a
+-- component lies in a unit when its leaf does, in any hierarchy) or inside a box around it
+-- (the unit's box already widened by the search distance; pipelines/grid_queries.py keeps
+-- those truly within it). With the mart's kind names, status class and sensor alarms of
+-- the last 30 days, and the requests naming the component that are open now.
+-- Inputs: mart_component, fact_component_place, dim_unit_lineage, fact_request.
+-- Params: $unit_id, $minx, $miny, $maxx, $maxy.
+with in_unit as (
+    select p.component_id
+    from fact_component_place as p
+    inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
+    where l.unit_id = $unit_id::VARCHAR
 ),
 
-as_of as (
-    select cast(value as TIMESTAMP) as t from meta where key = 'as_of_local'
-),
-
-linked as (
-    select
-        r.component_id,
-        count(*) filter (
-            where r.channel = 'sensor'
-            and r.created_local >= a.t - to_days($alarm_days::INTEGER)
-            and r.created_local < a.t
-        ) as alarms,
-        max(r.created_local) filter (where r.channel = 'sensor') as last_alarm,
-        count(*) filter (where r.is_open) as open_requests
-    from fact_request as r
-    cross join as_of as a
-    where r.component_id is not null
-    group by r.component_id
+open_linked as (
+    select component_id, count(*) as open_requests
+    from fact_request
+    where component_id is not null and is_open
+    group by component_id
 )
 
 select
     c.component_id,
     c.kind,
+    c.kind_zh,
+    c.kind_en,
     c.owner,
     c.maintainer,
     c.status,
+    c.status_class,
     c.lng,
     c.lat,
-    coalesce(c.leaf_id in (select leaf_id from leaves), false) as in_leaf,
-    coalesce(k.alarms, 0) as alarms,
-    k.last_alarm,
-    coalesce(k.open_requests, 0) as open_requests
-from dim_component as c
-left join linked as k on k.component_id = c.component_id
+    c.component_id in (select component_id from in_unit) as in_area,
+    c.alarms_30d as alarms,
+    c.last_alarm_at as last_alarm,
+    coalesce(o.open_requests, 0) as open_requests
+from mart_component as c
+left join open_linked as o on o.component_id = c.component_id
 where (c.lng between $minx::DOUBLE and $maxx::DOUBLE
         and c.lat between $miny::DOUBLE and $maxy::DOUBLE)
-    or c.leaf_id in (select leaf_id from leaves)
+    or c.component_id in (select component_id from in_unit)
 order by c.component_id

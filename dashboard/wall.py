@@ -234,10 +234,14 @@ def _scaled(parent: str, name: str, value: float, k: float) -> float:
 
 @dataclass(frozen=True)
 class Frame:
-    """One refresh's output: the body (with the key saying what it shows) and the marks."""
+    """One refresh's output: the body, the key saying what it shows, and the marks.
+
+    ``body`` is ``None`` when the wall already shows this key; the marks (watermark, staleness
+    banner) change with time and are sent on every refresh.
+    """
 
     key: str
-    body: Component
+    body: Component | None
     watermark: list[Component]
     banner: str
     stale: bool
@@ -249,12 +253,14 @@ def compose(
     now_s: float,
     viewport: tuple[object, object] | None,
     checked_at: datetime | None = None,
+    shown: str | None = None,
 ) -> Frame:
     """Build the frame the wall shows at ``now_s`` on a screen of ``viewport`` CSS pixels.
 
     ``now_s`` is the browser's clock (epoch seconds), which picks the tour stop; the build's
     age is measured against ``checked_at``, the server's clock (default: now), since the data's
-    age is the server's business and a kiosk's clock may be off.
+    age is the server's business and a kiosk's clock may be off. When the frame's key equals
+    ``shown`` (the key of the frame on screen) the body is not built at all.
 
     Raises
     ------
@@ -279,8 +285,8 @@ def compose(
     )
     root = _root(q)
     if root is None:
-        body: Component = _unknown(q)
         key = f"{build}|unknown|{q.level}|{q.unit_id}|{q.lang}"
+        body = None if key == shown else _unknown(q)
         return Frame(key, body, watermark, banner, age is not None)
     period = data.resolve_period(q.period)
     stops = tour_stops(root) if q.tour else (root,)
@@ -290,6 +296,8 @@ def compose(
         str(v) for v in (build, stop.unit_id, period.period_id, q.lang, q.layout, q.tile, scale)
     )
     tour = (position + 1, len(stops)) if len(stops) > 1 else None
+    if key == shown:
+        return Frame(key, None, watermark, banner, age is not None)
     body = _frame(stop, period, q, scale=scale, tour=tour, key=key, build=build)
     return Frame(key, body, watermark, banner, age is not None)
 
@@ -664,7 +672,7 @@ def refresh(
         c = clock or {}
         now_ms = c.get("now")
         now_s = float(now_ms) / 1000 if isinstance(now_ms, int | float) else time.time()
-        frame = compose(q, now_s=now_s, viewport=(c.get("w"), c.get("h")))
+        frame = compose(q, now_s=now_s, viewport=(c.get("w"), c.get("h")), shown=shown)
     except data.WarehouseUnavailableError as exc:
         log.warning("wall refresh skipped, warehouse unavailable: %s", exc)
         return (no_update,) * 5
@@ -672,7 +680,7 @@ def refresh(
         # An unattended screen must not go blank or red: log it and keep the last frame.
         log.exception("wall refresh failed; keeping the last frame")
         return (no_update,) * 5
-    body = no_update if frame.key == shown else frame.body
+    body = no_update if frame.body is None else frame.body
     return body, frame.key, frame.watermark, frame.banner, _banner_class(frame.stale)
 
 

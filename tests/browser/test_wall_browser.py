@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -239,15 +239,17 @@ def _publish(warehouse: Path, name: str) -> None:
     tmp.replace(warehouse / "CURRENT")
 
 
-def _copy_build(source: Path, target: Path, *, factor: int) -> None:
-    """A new build file: ``source`` with request counts times ``factor`` and a new build time."""
+def _copy_build(
+    source: Path, target: Path, *, factor: int, built_at: datetime | None = None
+) -> None:
+    """A new build file: ``source`` with request counts times ``factor``, built ``built_at``."""
     shutil.copyfile(source, target)
     con = duckdb.connect(str(target))
     try:
         con.execute("UPDATE meta SET value = $v WHERE key = 'build_id'", {"v": target.stem})
         con.execute(
             "UPDATE meta SET value = $v WHERE key = 'built_at_utc'",
-            {"v": datetime.now(UTC).isoformat(timespec="seconds")},
+            {"v": (built_at or datetime.now(UTC)).isoformat(timespec="seconds")},
         )
         con.execute("UPDATE mart_unit_kpi SET requests = requests * $f", {"f": factor})
     finally:
@@ -339,3 +341,27 @@ def test_an_unattended_hour_with_a_warehouse_swap_and_an_outage(
     assert rss[swap_at - 1] - rss[5] < RSS_GROWTH_MB  # flat before the swap too
     assert watch.errors == [], f"console errors: {watch.errors}"
     assert watch.foreign == []
+
+
+def test_an_old_build_raises_the_staleness_banner(
+    chromium_path, browser, own_city, tmp_path, screenshots
+):
+    data_dir, source = own_city
+    warehouse = data_dir / "04_warehouse"
+    old = "20200101T000000-old"
+    built = datetime.now(UTC) - timedelta(hours=72, minutes=5)
+    _copy_build(source, warehouse / "builds" / f"{old}.duckdb", factor=1, built_at=built)
+    _publish(warehouse, old)
+    with serve(data_dir, tmp_path / "serve.log") as served:
+        watch = PageWatch()
+        page = open_page(browser, watch, width=1920, height=1080)
+        page.goto(f"{served.base}/wall?lang=en")
+        banner = page.wait_for_selector(".yw-wall-banner-on")
+        assert "72 hours" in banner.inner_text()
+        box = banner.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 1920
+        wait_for_drawn_map(page)
+        check_layout(page, 1920, 1080)
+        page.screenshot(path=str(screenshots / "wall-stale-en.png"))
+        page.context.close()
+    assert watch.errors == [], f"console errors: {watch.errors}"

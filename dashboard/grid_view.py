@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import dash
@@ -80,7 +80,9 @@ def chief_view(unit_id: str | None, **query: Any) -> html.Div:
     unit_id
         Path variable (a grid's id, or any unit's id: then that unit is the area).
     **query
-        ``lang`` and ``more`` (one of :data:`MORE_LISTS`) are used; anything else ignored.
+        ``lang`` and ``more`` (one of :data:`MORE_LISTS`) are used, and ``period`` is
+        passed on to the full cockpit (the chief's counts have their own fixed windows);
+        anything else is ignored.
     """
     lang = resolve_lang(query.get("lang"))
     more = query.get("more") if query.get("more") in MORE_LISTS else None
@@ -89,7 +91,9 @@ def chief_view(unit_id: str | None, **query: Any) -> html.Div:
         unit = data.unit(unit_id) if "/" not in str(unit_id or "") else None
         if unit is None:
             return unknown_area(unit_id, lang)
-        return _view(unit, lang, more)
+        raw = query.get("period")
+        period = raw if isinstance(raw, str) and _has_period(raw) else None
+        return _view(unit, Shown(lang, more, period))
     except data.WarehouseUnavailableError as exc:
         log.warning("grid view unavailable: %s", exc)
         return cockpit.no_warehouse(lang, component_id=ids.GRID_EMPTY)
@@ -106,22 +110,31 @@ def unknown_area(unit_id: object, lang: Lang) -> html.Div:
     )
 
 
-def href(unit_id: str, lang: Lang, *, more: str | None = None) -> str:
-    """Return the chief view's link for ``unit_id`` (language and expanded list kept)."""
+class Shown(NamedTuple):
+    """The URL state the view is rendered with (its links keep it)."""
+
+    lang: Lang
+    more: str | None = None
+    period: str | None = None
+
+
+def href(unit_id: str, shown: Shown) -> str:
+    """Return the chief view's link for ``unit_id`` in the state ``shown``."""
     path = routes.page_path(LEVEL, unit_id) or "/"
-    query = {"lang": lang, "more": more}
+    query = {"period": shown.period, "lang": shown.lang, "more": shown.more}
     return f"{path}?{urlencode({k: v for k, v in query.items() if v})}"
 
 
-def cockpit_href(unit: data.Unit, lang: Lang) -> str:
+def cockpit_href(unit: data.Unit, shown: Shown) -> str:
     """Return the link to the unit's full cockpit (a grid's overview is ``?view=overview``)."""
     if unit.level == "city":
-        return routes.with_query("/", lang=lang)
+        return routes.with_query("/", period=shown.period, lang=shown.lang)
     if unit.level == LEVEL:
         # ``/grid/<id>`` alone is this view, so the grid's overview is asked for by name.
         path = routes.page_path(LEVEL, unit.unit_id) or "/"
-        return f"{path}?{urlencode({'lang': lang, 'view': 'overview'})}"
-    return routes.href(unit.level, unit.unit_id, period=None, lang=lang) or "/"
+        query = {"period": shown.period, "lang": shown.lang, "view": "overview"}
+        return f"{path}?{urlencode({k: v for k, v in query.items() if v})}"
+    return routes.href(unit.level, unit.unit_id, period=shown.period, lang=shown.lang) or "/"
 
 
 def export_period() -> str:
@@ -140,7 +153,8 @@ def export_period() -> str:
 # the view
 
 
-def _view(unit: data.Unit, lang: Lang, more: str | None) -> html.Div:
+def _view(unit: data.Unit, shown: Shown) -> html.Div:
+    lang, more = shown.lang, shown.more
     signals = bool(data.read(signal_queries.available))
     first = {"requests": LIST_LIMIT, "places": SHORT_LIMIT, "components": SHORT_LIMIT}
     limit = {name: MORE_LIMIT if name == more else first[name] for name in MORE_LISTS}
@@ -151,13 +165,13 @@ def _view(unit: data.Unit, lang: Lang, more: str | None) -> html.Div:
     )
     return html.Div(
         [
-            _header(unit, lang),
+            _header(unit, shown),
             _kpis(unit, lang),
             _map(unit, places, lang, signals),
-            _requests(unit, lang, limit["requests"], more),
-            _places(unit, places, lang, more),
+            _requests(unit, shown, limit["requests"]),
+            _places(unit, places, shown),
             _alerts(unit, lang, signals),
-            _components(unit, lang, limit["components"], more),
+            _components(unit, shown, limit["components"]),
         ],
         id=ids.GRID_VIEW,
         className=f"yw-grid yw-grid-level-{unit.level}",
@@ -169,7 +183,8 @@ def _has_period(period_id: str) -> bool:
     return any(p.period_id == period_id for p in data.periods())
 
 
-def _header(unit: data.Unit, lang: Lang) -> html.Header:
+def _header(unit: data.Unit, shown: Shown) -> html.Header:
+    lang = shown.lang
     meta = data.meta()
     # the area's community and street (the two levels above it, below the city)
     above = [u for u in data.lineage(unit)[:-1] if u.level != "city"][-2:]
@@ -182,7 +197,7 @@ def _header(unit: data.Unit, lang: Lang) -> html.Header:
                 html.Span(
                     "EN" if lang == "zh" else "中文", lang="en" if other == "en" else "zh-CN"
                 ),
-                href=href(unit.unit_id, other),
+                href=href(unit.unit_id, shown._replace(lang=other)),
                 className="yw-grid-lang-link",
             ),
         ],
@@ -211,7 +226,7 @@ def _header(unit: data.Unit, lang: Lang) -> html.Header:
                     ),
                     dcc.Link(
                         t("grid.cockpit", lang),
-                        href=cockpit_href(unit, lang),
+                        href=cockpit_href(unit, shown),
                         id=ids.GRID_COCKPIT,
                         className="yw-grid-cockpit",
                     ),
@@ -386,17 +401,16 @@ def _list(items: list[Any], empty_text: str, footer: list[Any]) -> list[Any]:
     return [html.Ol(items, className="yw-grid-list"), *footer]
 
 
-def _footer(
-    unit: data.Unit, lang: Lang, name: str, shown: int, total: int, more: str | None
-) -> list[Any]:
+def _footer(unit: data.Unit, state: Shown, name: str, shown: int, total: int) -> list[Any]:
+    lang = state.lang
     if total <= shown:
         return []
-    if name != more:
+    if name != state.more:
         return [
             html.Div(
                 dcc.Link(
                     t("grid.more", lang, total=fmt.fmt_int(total)),
-                    href=href(unit.unit_id, lang, more=name),
+                    href=href(unit.unit_id, state._replace(more=name)),
                 ),
                 className="yw-grid-more",
                 **attributes({"data-more": name}),
@@ -413,7 +427,8 @@ def _total(frame: pd.DataFrame) -> int:
     return int(frame["total"].iloc[0]) if not frame.empty else 0
 
 
-def _requests(unit: data.Unit, lang: Lang, limit: int, more: str | None) -> html.Section:
+def _requests(unit: data.Unit, state: Shown, limit: int) -> html.Section:
+    lang = state.lang
     rows = data.read(grid_queries.open_requests, unit.unit_id, limit=limit)
     items = []
     for r in rows.itertuples():
@@ -473,13 +488,14 @@ def _requests(unit: data.Unit, lang: Lang, limit: int, more: str | None) -> html
         _list(
             items,
             t("grid.requests.none", lang),
-            _footer(unit, lang, "requests", len(rows), total, more),
+            _footer(unit, state, "requests", len(rows), total),
         ),
         action=export,
     )
 
 
-def _places(unit: data.Unit, places: pd.DataFrame, lang: Lang, more: str | None) -> html.Section:
+def _places(unit: data.Unit, places: pd.DataFrame, state: Shown) -> html.Section:
+    lang = state.lang
     items = []
     for i, r in enumerate(places.itertuples(), start=1):
         items.append(
@@ -526,7 +542,7 @@ def _places(unit: data.Unit, places: pd.DataFrame, lang: Lang, more: str | None)
         _list(
             items,
             t("grid.places.none", lang),
-            _footer(unit, lang, "places", len(places), _total(places), more),
+            _footer(unit, state, "places", len(places), _total(places)),
         ),
     )
 
@@ -597,7 +613,8 @@ def _alerts(unit: data.Unit, lang: Lang, signals: bool) -> html.Section:
     )
 
 
-def _components(unit: data.Unit, lang: Lang, limit: int, more: str | None) -> html.Section:
+def _components(unit: data.Unit, state: Shown, limit: int) -> html.Section:
+    lang = state.lang
     frame = data.read(grid_queries.nearby_components, unit.unit_id)
     shown = frame.head(limit)
     items = []
@@ -654,7 +671,7 @@ def _components(unit: data.Unit, lang: Lang, limit: int, more: str | None) -> ht
     body = _list(
         items,
         t("grid.components.none", lang),
-        _footer(unit, lang, "components", len(shown), len(frame), more),
+        _footer(unit, state, "components", len(shown), len(frame)),
     )
     if items:
         body.insert(0, html.P(summary, className="yw-grid-note"))

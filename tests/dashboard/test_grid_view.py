@@ -124,6 +124,15 @@ def test_the_chief_view_links_to_the_full_cockpit(units, layout_of):
     street = units["street"]
     page = layout_of("grid", unit_id=street.unit_id)
     assert _by_id(page, ids.GRID_COCKPIT).href == f"/street/{street.unit_id}?lang=zh"
+    # a period from the cockpit the chief came from is passed back to it; a bogus one is not
+    page = layout_of("grid", unit_id=street.unit_id, period="m2026-03", lang="en")
+    assert _by_id(page, ids.GRID_COCKPIT).href == (
+        f"/street/{street.unit_id}?period=m2026-03&lang=en"
+    )
+    toggle = [n.href for n in _by_id(page, ids.GRID_LANG)._traverse() if hasattr(n, "href")]
+    assert toggle == [f"/grid/{street.unit_id}?period=m2026-03&lang=zh"]
+    page = layout_of("grid", unit_id=grid.unit_id, period="m1999-01")
+    assert _by_id(page, ids.GRID_COCKPIT).href == f"/grid/{grid.unit_id}?lang=zh&view=overview"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,6 +40,13 @@ SHARE_COLORSCALE = (
     (1.0, STATUS_COLORS["damaged"]),
 )
 _RING_COLOR = "rgba(232, 121, 249, 0.38)"
+#: Tooltips on the dark panel: a coloured box would put light text on a green dot colour.
+_HOVERLABEL = {
+    "bgcolor": "rgba(8, 20, 38, 0.95)",
+    "bordercolor": ACCENT,
+    "font": {"color": TEXT, "size": 14},
+    "align": "left",
+}
 _LEGEND = {
     "x": 0.01,
     "y": 0.02,
@@ -170,6 +177,7 @@ def component_point_map(
                     ].itertuples(index=False, name=None)
                 ],
                 "hovertemplate": hover,
+                "hoverlabel": _HOVERLABEL,
                 "meta": {"kind": kind, "role": "components"},
             }
         )
@@ -275,6 +283,7 @@ def component_cell_map(
                     )
                 ],
                 "hovertemplate": hover,
+                "hoverlabel": _HOVERLABEL,
                 "meta": {"kind": kind, "role": "cells"},
             }
         )

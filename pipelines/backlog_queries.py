@@ -1,12 +1,13 @@
 """Backlog playback: the requests open at each moment of the last 12 months, per map cell.
 
-A request is open on the interval ``[created, ends)``: ``ends`` is its first close when it
-is closed now (the period KPIs count a request closed from its first close), and the
-as-of time when it is open now. It is overdue while open and past its due time. The
-``queries/backlog_cells`` model turns every interval into +1/-1 events at the moments
-after its ends, sums them per heatmap cell and moment, and runs them up over the moments
-(one pass over ``fact_request``, no scan per moment); this module spreads the change
-points it returns into a dense cells × moments matrix.
+A request is open from its creation until its last close (``fact_request.closed_at``;
+through the as-of time when it is open now), except for the closed spells between a
+close and a reopen (``backlog_reopen_gap``, where the build has it). It is overdue while
+open and past its due time. The ``queries/backlog_cells`` model turns every interval into
++1/-1 events at the moments after its ends, sums them per heatmap cell and moment, and
+runs them up over the moments (one pass over ``fact_request``, no scan per moment);
+``queries/backlog_gaps`` gives the spells' corrections as events. This module spreads
+both into a dense cells × moments matrix.
 
 Moments are the ends of days (midnight) over the 12 months before the data's as-of time,
 or every 6 hours when the data span less than :data:`HOURLY_BELOW_DAYS` days: the last
@@ -176,16 +177,18 @@ def backlog(con: duckdb.DuckDBPyConnection, level: str, unit_id: str | None) -> 
         None if pd.isna(first_created) else pd.Timestamp(first_created).to_pydatetime(),
     )
     res = int(info["res"])
-    changes = run_query(
-        con,
-        "backlog_cells",
-        {
-            "unit_id": str(info["unit_id"]),
-            "res": res,
-            "first": plan.first,
-            "step": plan.step.total_seconds(),
-            "moments": plan.count,
-        },
+    params = {
+        "unit_id": str(info["unit_id"]),
+        "res": res,
+        "first": plan.first,
+        "step": plan.step.total_seconds(),
+        "moments": plan.count,
+    }
+    changes = run_query(con, "backlog_cells", params)
+    gaps = (
+        run_query(con, "backlog_gaps", params)
+        if bool(run_query(con, "backlog_tables", {})["has_gaps"].iloc[0])
+        else changes.iloc[:0].rename(columns={"open": "d_open", "overdue": "d_overdue"})
     )
     cell = changes["cell"].to_numpy(np.int64)
     located = sorted(set(np.unique(cell).tolist()) - {0})
@@ -193,14 +196,18 @@ def backlog(con: duckdb.DuckDBPyConnection, level: str, unit_id: str | None) -> 
     # rows 0..n-1: the drawn cells by id; row n: the unlocated (a cell without an outline,
     # which no heatmap draws, joins them rather than vanish)
     row = pd.Series(np.arange(len(shapes)), index=shapes["cell"].to_numpy(np.int64))
-    target = row.reindex(cell).fillna(len(shapes)).to_numpy(np.int64)
     open_, overdue = _dense(
         cell,
-        target,
+        row.reindex(cell).fillna(len(shapes)).to_numpy(np.int64),
         changes["k"].to_numpy(np.int64),
         changes[["open", "overdue"]].to_numpy(np.int64),
         rows=len(shapes) + 1,
         moments=plan.count,
+        deltas=(
+            row.reindex(gaps["cell"].to_numpy(np.int64)).fillna(len(shapes)).to_numpy(np.int64),
+            gaps["k"].to_numpy(np.int64),
+            gaps[["d_open", "d_overdue"]].to_numpy(np.int64),
+        ),
     )
     return Backlog(
         level=level,
@@ -223,14 +230,19 @@ def _dense(
     *,
     rows: int,
     moments: int,
+    deltas: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
 ) -> tuple[Counts, Counts]:
     """Spread change points over every moment, adding up the keys that share a row.
 
     Each point says: ``key`` holds ``values`` (open, overdue) from moment ``k`` until its
     next point; points come sorted by key, then moment. The steps between a key's points
-    are laid down as differences in its ``row`` and summed up along the moments.
+    are laid down as differences in its ``row``, the ``deltas`` (row, moment, changes) are
+    added as they are, and all is summed up along the moments.
     """
     steps = np.zeros((2, rows, moments), np.int64)
+    extra_row, extra_k, extra = deltas
+    for j in (0, 1):
+        np.add.at(steps[j], (extra_row, extra_k), extra[:, j])
     if len(key):
         previous = np.vstack([np.zeros((1, 2), np.int64), values[:-1]])
         previous[np.r_[True, key[1:] != key[:-1]]] = 0

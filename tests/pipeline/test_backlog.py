@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines import api, backlog_queries, h3index, queries
+from pipelines import api, backlog_queries, db, h3index, queries
 from pipelines.settings import Settings
 
 MAPPED = ("interior", "exact", "overlap", "snapped", "outside")
@@ -22,25 +22,41 @@ def notebook(built_city: Settings) -> Settings:
     return built_city
 
 
+def _spells(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Closed spells of reopened requests, where the build has them."""
+    tables = set(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
+    if "backlog_reopen_gap" not in tables:
+        return pd.DataFrame(columns=["request_id", "closed_at", "reopened_at"])
+    return con.execute("SELECT * FROM backlog_reopen_gap").df()
+
+
 def _requests(con: duckdb.DuckDBPyConnection, unit_id: str | None) -> pd.DataFrame:
     """The unit's requests as plain rows, placed in pandas (not the model's SQL)."""
     facts = con.execute(
         "SELECT request_id, created_local, due_at, first_closed_at, closed_at, cell, geo_status"
         " FROM fact_request"
     ).df()
+    facts.attrs["spells"] = _spells(con)
     if unit_id is None:
         return facts
     place = con.execute("SELECT request_id, hierarchy, leaf_id FROM fact_request_place").df()
     lineage = con.execute("SELECT hierarchy, leaf_id, unit_id FROM dim_unit_lineage").df()
     inside = place.merge(lineage[lineage["unit_id"] == unit_id], on=["hierarchy", "leaf_id"])
-    return facts[facts["request_id"].isin(set(inside["request_id"]))]
+    placed = facts[facts["request_id"].isin(set(inside["request_id"]))]
+    placed.attrs["spells"] = facts.attrs["spells"]
+    return placed
 
 
 def _brute_force(rows: pd.DataFrame, res: int, moment: dt.datetime) -> tuple[dict, int, int]:
-    """Open requests per cell at ``moment`` (created <= t < first close; open now: open)."""
-    ends = rows["first_closed_at"].where(rows["closed_at"].notna())
+    """Open requests per cell at ``moment``: created <= t < last close, not in a spell."""
     t = pd.Timestamp(moment)
-    is_open = (rows["created_local"] <= t) & (ends.isna() | (t < ends))
+    spells = rows.attrs["spells"]
+    shut = set(spells.loc[(spells["closed_at"] <= t) & (t < spells["reopened_at"]), "request_id"])
+    is_open = (
+        (rows["created_local"] <= t)
+        & (rows["closed_at"].isna() | (t < rows["closed_at"]))
+        & ~rows["request_id"].isin(shut)
+    )
     overdue = is_open & (rows["due_at"] < t)
     mapped = rows["geo_status"].isin(MAPPED) & rows["cell"].fillna(0).ne(0)
     cells = h3index.cells_to_str(
@@ -163,8 +179,12 @@ AS_OF = dt.datetime(2026, 3, 1)
 DAY = dt.timedelta(days=1)
 
 
-def _tiny_warehouse(rows: list[dict]) -> duckdb.DuckDBPyConnection:
-    """A warehouse with only what the backlog reads: requests in two res-7 cells."""
+def _tiny_warehouse(rows: list[dict], events: list[tuple]) -> duckdb.DuckDBPyConnection:
+    """A warehouse with only what the backlog reads: requests in two res-7 cells.
+
+    ``events`` (request id, event, local time) are the closes and reopens the pipeline's
+    ``backlog_reopen_gap`` model turns into closed spells (not built here: see the tests).
+    """
     cells11 = h3index.points_to_cells(lng=[114.05, 114.20], lat=[22.55, 22.60], res=11)
     cells7 = h3index.cells_to_parent(cells11, 7)
     con = duckdb.connect()
@@ -175,6 +195,7 @@ def _tiny_warehouse(rows: list[dict]) -> duckdb.DuckDBPyConnection:
     for column in ("created_local", "due_at", "first_closed_at", "closed_at"):
         facts[column] = pd.to_datetime(facts[column])
     con.register("facts", facts)
+    con.register("log", pd.DataFrame(events, columns=["request_id", "event", "ts_local"]))
     con.execute(
         """
         CREATE TABLE fact_request AS SELECT request_id, created_local, due_at,
@@ -188,6 +209,8 @@ def _tiny_warehouse(rows: list[dict]) -> duckdb.DuckDBPyConnection:
         CREATE TABLE dim_level (level VARCHAR, res INTEGER);
         INSERT INTO dim_level VALUES ('city', 7), ('district', 7);
         CREATE TABLE meta (key VARCHAR, value VARCHAR);
+        CREATE TABLE stg_request_events AS SELECT * FROM log;
+        CREATE TABLE int_requests AS SELECT request_id FROM facts;
         """
     )
     con.execute(
@@ -216,64 +239,96 @@ def _request(rid: str, created: dt.datetime, **kw: object) -> dict:
     return row
 
 
-def test_open_intervals_follow_the_lifecycle_on_a_hand_made_warehouse():
-    start = dt.datetime(2026, 1, 10, 9)
-    con = _tiny_warehouse(
-        [
-            # still open: open from creation to the as-of time, overdue after 3 days
-            _request("open", start),
-            # closed after 2 days: open 2 days, never overdue
-            _request("closed", start, first_closed_at=start + 2 * DAY, closed_at=start + 2 * DAY),
-            # closed, reopened, closed again: closed from its first close on (the KPIs' rule)
-            _request(
-                "reopened-closed",
-                start,
-                first_closed_at=start + DAY,
-                closed_at=start + 20 * DAY,
-                at=1,
-            ),
-            # closed, reopened, still open: open now
-            _request("reopened-open", start, first_closed_at=start + DAY, at=1),
-            # no place on the map
-            _request("nowhere", start, geo_status="no_location", at=None),
-            # created after the first moments
-            _request("late", dt.datetime(2026, 2, 27, 12)),
-        ]
-    )
-    result = backlog_queries.backlog(con, "city", None)
-    assert result is not None
-    moments = result.schedule.moments()
-    assert moments[-1] == AS_OF
+START = dt.datetime(2026, 1, 10, 9)
 
-    def counts(when: dt.datetime) -> tuple[list[int], int, list[int]]:
-        k = moments.index(when)
-        return list(result.open[:, k]), int(result.unlocated_open[k]), list(result.overdue[:, k])
 
-    first_cell = h3index.cells_to_str(
+def _lifecycles() -> duckdb.DuckDBPyConnection:
+    """Six requests: open, closed, reopened and closed again, reopened and open, …"""
+    rows = [
+        # still open: open from creation to the as-of time, overdue after 3 days
+        _request("open", START),
+        # closed after 2 days: open 2 days, never overdue
+        _request("closed", START, first_closed_at=START + 2 * DAY, closed_at=START + 2 * DAY),
+        # closed on day 1, reopened on day 5, closed for good on day 20
+        _request(
+            "reopened-closed", START, first_closed_at=START + DAY, closed_at=START + 20 * DAY, at=1
+        ),
+        # closed on day 1, reopened on day 2 in the evening, open now
+        _request("reopened-open", START, first_closed_at=START + DAY, at=1),
+        # no place on the map
+        _request("nowhere", START, geo_status="no_location", at=None),
+        # created shortly before the as-of time
+        _request("late", dt.datetime(2026, 2, 27, 12)),
+    ]
+    events = [
+        ("closed", "closed", START + 2 * DAY),
+        ("reopened-closed", "closed", START + DAY),
+        ("reopened-closed", "reopened", START + 5 * DAY),
+        ("reopened-closed", "closed", START + 20 * DAY),
+        ("reopened-open", "closed", START + DAY),
+        ("reopened-open", "reopened", START + 2 * DAY + dt.timedelta(hours=12)),
+    ]
+    return _tiny_warehouse(rows, events)
+
+
+def _at(result: backlog_queries.Backlog, when: dt.datetime) -> tuple[tuple, int, tuple]:
+    """(open in cells A, B), unlocated open, (overdue in A, B) at ``when``."""
+    first = h3index.cells_to_str(
         h3index.cells_to_parent(h3index.points_to_cells(lng=[114.05], lat=[22.55], res=11), 7)
     )[0]
     order = list(result.cells["cell_id"])
-    a, b = order.index(first_cell), 1 - order.index(first_cell)
+    a, b = order.index(first), 1 - order.index(first)
+    k = result.schedule.moments().index(when)
+    return (
+        (int(result.open[a, k]), int(result.open[b, k])),
+        int(result.unlocated_open[k]),
+        (int(result.overdue[a, k]), int(result.overdue[b, k])),
+    )
 
-    def at(values: list[int]) -> tuple[int, int]:
-        return values[a], values[b]
 
+def test_the_reopen_gap_model_pairs_each_reopen_with_the_close_it_undid():
+    con = _lifecycles()
+    db.run_model(con, "marts/backlog_reopen_gap", materialize="backlog_reopen_gap")
+    spells = con.execute("SELECT * FROM backlog_reopen_gap ORDER BY request_id").fetchall()
+    assert spells == [
+        ("reopened-closed", START + DAY, START + 5 * DAY),
+        ("reopened-open", START + DAY, START + 2 * DAY + dt.timedelta(hours=12)),
+    ]
+
+
+def test_open_intervals_follow_the_lifecycle_on_a_hand_made_warehouse():
+    con = _lifecycles()
+    db.run_model(con, "marts/backlog_reopen_gap", materialize="backlog_reopen_gap")
+    result = backlog_queries.backlog(con, "city", None)
+    assert result is not None
     assert not result.schedule.daily  # 50 days of data: every 6 hours
-    opened, nowhere, late = counts(dt.datetime(2026, 1, 11))  # end of day 1
-    assert at(opened) == (2, 2) and nowhere == 1 and at(late) == (0, 0)
-    opened, nowhere, late = counts(dt.datetime(2026, 1, 12))  # reopened-closed: first close
-    assert at(opened) == (2, 1)
-    opened, nowhere, late = counts(dt.datetime(2026, 1, 13))  # "closed" closed at 09:00
-    assert at(opened) == (1, 1)
-    opened, nowhere, late = counts(dt.datetime(2026, 1, 14))  # 3 days: due at 09:00
-    assert at(late) == (1, 1)
-    opened, nowhere, late = counts(AS_OF)
-    assert at(opened) == (2, 1) and nowhere == 1
-    assert at(late) == (1, 1)  # "late" (created 2026-02-27 12:00) is not yet past due
+    assert result.schedule.moments()[-1] == AS_OF
+    day = dt.datetime(2026, 1, 10)
+    # (open in A, B), unlocated, (overdue in A, B); B holds the two reopened requests
+    assert _at(result, day + DAY) == ((2, 2), 1, (0, 0))
+    assert _at(result, day + 2 * DAY) == ((2, 0), 1, (0, 0))  # both closed on day 1
+    assert _at(result, day + 3 * DAY) == ((1, 1), 1, (0, 0))  # one reopened, one closed
+    assert _at(result, day + 4 * DAY) == ((1, 1), 1, (1, 1))  # due on day 3 at 09:00
+    assert _at(result, day + 6 * DAY) == ((1, 2), 1, (1, 2))  # reopened on day 5
+    assert _at(result, day + 21 * DAY) == ((1, 1), 1, (1, 1))  # closed for good on day 20
+    # the as-of time: what is open now ("late" is not yet past due)
+    assert _at(result, AS_OF) == ((2, 1), 1, (1, 1))
     totals = result.totals().set_index("moment")
     assert totals.loc[pd.Timestamp(AS_OF), "open"] == 4
-    assert totals.loc[pd.Timestamp(AS_OF), "overdue"] == 3  # open, reopened-open, nowhere
+    assert totals.loc[pd.Timestamp(AS_OF), "overdue"] == 3
     # a district sees its own requests only (all of them here, through the lineage)
     district = backlog_queries.backlog(con, "district", "d1")
     assert district is not None
     assert np.array_equal(district.total_open, result.total_open)
+    assert np.array_equal(district.total_overdue, result.total_overdue)
+
+
+def test_without_the_closed_spells_a_request_is_open_until_its_last_close():
+    # builds made before backlog_reopen_gap: the spells between close and reopen count
+    result = backlog_queries.backlog(_lifecycles(), "city", None)
+    assert result is not None
+    day = dt.datetime(2026, 1, 10)
+    assert _at(result, day + 2 * DAY) == ((2, 2), 1, (0, 0))
+    assert _at(result, day + 4 * DAY) == ((1, 2), 1, (1, 2))
+    assert _at(result, day + 21 * DAY) == ((1, 1), 1, (1, 1))
+    assert _at(result, AS_OF) == ((2, 1), 1, (1, 1))

@@ -1,9 +1,10 @@
 -- The backlog of one unit's heatmap: requests open at each moment t_k = $first + k * $step
 -- seconds (k = 0 .. $moments - 1), per cell at the level's resolution $res.
--- A request is open on [created_local, ends_at): ends_at is its first close when it is
--- closed now (what int_request_periods counts: closed from its first close), and none
--- (open through the as-of time) when it is open now, reopened ones included
--- (fact_request does not keep the reopen time). It is overdue while open and past due_at.
+-- A request is open on [created_local, closed_at): until its last close, or through the
+-- as-of time when it is open now (closed_at NULL: the lifecycle's current state). A closed
+-- spell between a close and a reopen is not open: those spells are subtracted by
+-- backlog_gaps where the build has them (backlog_reopen_gap). It is overdue while open
+-- and past due_at.
 -- Each request becomes +1/-1 events at the first moment at or after each boundary; the
 -- events are summed per cell and moment, then run up over the moments per cell. Rows are
 -- the change points only (a cell keeps its counts until its next row). Requests without a
@@ -21,7 +22,7 @@ scoped as (
     select
         r.created_local,
         r.due_at,
-        case when r.closed_at is not null then r.first_closed_at end as ends_at,
+        r.closed_at as ends_at,
         case
             when r.geo_status in ('interior', 'exact', 'overlap', 'snapped', 'outside')
                 and r.cell is not null and r.cell <> 0
@@ -34,7 +35,7 @@ scoped as (
     where ($unit_id::VARCHAR is null
             or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
             or r.request_id in (select request_id from in_unit))
-        and (r.closed_at is null or r.first_closed_at > $first::TIMESTAMP)
+        and (r.closed_at is null or r.closed_at > $first::TIMESTAMP)
 ),
 
 spans as (

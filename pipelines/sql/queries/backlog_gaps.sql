@@ -1,0 +1,57 @@
+-- The closed spells of one unit's reopened requests (backlog_reopen_gap) as corrections to
+-- backlog_cells: -1 open at the close, +1 at the reopen, and the same for overdue where
+-- the spell lies past due. Rows are summed changes per cell and moment (not run up), at
+-- the same moments, cells and unlocated bucket (cell 0) as backlog_cells.
+-- Inputs: backlog_reopen_gap, fact_request, fact_request_place, dim_unit_lineage, dim_unit.
+-- Params: $unit_id, $res, $first, $step, $moments.
+with in_unit as (
+    select p.request_id
+    from fact_request_place as p
+    inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
+    where l.unit_id = $unit_id::VARCHAR
+),
+
+spells as (
+    select
+        case
+            when r.geo_status in ('interior', 'exact', 'overlap', 'snapped', 'outside')
+                and r.cell is not null and r.cell <> 0
+                then (r.cell & ~(15::BIGINT << 52)) | ($res::BIGINT << 52)
+                    | ((1::BIGINT << (3 * (15 - $res::INTEGER))) - 1)
+            else 0
+        end as cell,
+        greatest(ceil((epoch(g.closed_at) - epoch($first::TIMESTAMP)) / $step::DOUBLE), 0)
+            ::INTEGER as shut,
+        least(
+            greatest(ceil((epoch(g.reopened_at) - epoch($first::TIMESTAMP)) / $step::DOUBLE), 0),
+            $moments::INTEGER
+        )::INTEGER as back,
+        floor((epoch(r.due_at) - epoch($first::TIMESTAMP)) / $step::DOUBLE)::INTEGER + 1
+            as past_due
+    from backlog_reopen_gap as g
+    inner join fact_request as r on r.request_id = g.request_id
+    where ($unit_id::VARCHAR is null
+            or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
+            or r.request_id in (select request_id from in_unit))
+),
+
+live as (
+    select cell, shut, back, greatest(shut, coalesce(past_due, back)) as due_k
+    from spells
+    where shut < back
+),
+
+events as (
+    select
+        cell,
+        unnest([shut, back, least(due_k, back), back]) as k,
+        unnest([-1, 1, 0, 0]) as d_open,
+        unnest([0, 0, -1, 1]) as d_overdue
+    from live
+)
+
+select cell, k, sum(d_open)::INTEGER as d_open, sum(d_overdue)::INTEGER as d_overdue
+from events
+where k < $moments::INTEGER
+group by cell, k
+order by cell, k

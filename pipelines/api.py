@@ -616,9 +616,9 @@ def backlog(level: str = "city", unit_id: str | None = None, *, by: str = "cell"
     """The backlog playback of a unit: requests open at each moment (the cockpit's numbers).
 
     Moments are the ends of days over the 12 months before the as-of time (every 6 hours
-    for data spanning under 60 days); a request is open from its creation to its first
-    close (to the as-of time when open now), overdue while open past its due time
-    (:mod:`pipelines.backlog_queries`).
+    for data spanning under 60 days); a request is open from its creation to its last close
+    (to the as-of time when open now) except between a close and a reopen, and overdue
+    while open past its due time (:mod:`pipelines.backlog_queries`).
 
     Parameters
     ----------

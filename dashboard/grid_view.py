@@ -167,11 +167,17 @@ def _view(unit: data.Unit, shown: Shown) -> html.Div:
         [
             _header(unit, shown),
             _kpis(unit, lang),
-            _map(unit, places, lang, signals),
-            _requests(unit, shown, limit["requests"]),
-            _places(unit, places, shown),
-            _alerts(unit, lang, signals),
-            _components(unit, shown, limit["components"]),
+            # one column on a phone, two balanced columns on a laptop (grid.css)
+            html.Div(
+                [
+                    _map(unit, places, lang, signals),
+                    _requests(unit, shown, limit["requests"]),
+                    _places(unit, places, shown),
+                    _alerts(unit, lang, signals),
+                    _components(unit, shown, limit["components"]),
+                ],
+                className="yw-grid-cards",
+            ),
         ],
         id=ids.GRID_VIEW,
         className=f"yw-grid yw-grid-level-{unit.level}",

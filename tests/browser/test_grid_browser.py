@@ -169,3 +169,22 @@ def test_the_full_cockpit_link_opens_the_grids_overview(server, phone, busiest_g
     phone.wait_for_selector("#cockpit-kpis", timeout=30_000)
     assert phone.url.endswith(f"/grid/{busiest_grid}?lang=zh&view=overview")
     assert phone.locator("#grid-view").count() == 0
+
+
+def test_every_visible_text_on_the_phone_is_in_the_chosen_language(server, phone, busiest_grid):
+    """The language test's reading of a screen (tests/browser/test_languages_browser.py)."""
+    from tests.browser.test_languages_browser import (
+        MAX_TAGGED_SHARE,
+        foreign_text,
+        visible_texts,
+    )
+
+    phone.set_viewport_size(PHONE)
+    for query in ("", "more=components&"):
+        for lang in ("zh", "en"):
+            open_view(phone, f"{server}/grid/{busiest_grid}?{query}lang={lang}")
+            texts, tagged = visible_texts(phone, lang)
+            assert len(texts) > 20, (query, lang, texts)
+            # addresses and owners as recorded, component ids: tagged, and bounded
+            assert tagged <= MAX_TAGGED_SHARE * (tagged + len(texts)), (query, lang, tagged)
+            assert foreign_text(texts, lang) == [], (query, lang)

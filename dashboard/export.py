@@ -8,7 +8,8 @@ call, the rows and the bytes):
   one is a 400 with a plain message), runs the selection's notebook call on that build and
   answers with an attachment (an ASCII ``filename`` and an RFC 5987 ``filename*`` with the
   unit's name); ``X-Export-Rows`` says how many rows, ``X-Export-Capped`` that the
-  selection had more than :data:`pipelines.export.ROW_CAP`;
+  selection had more than :data:`pipelines.export.ROW_CAP`; ``period=any`` (requests
+  only) drops the intake-period filter (what is open now, as the SLA lists show it);
 * :func:`export_menu`: the cockpit's download links for the view on screen and the "open
   as code" panel with the notebook code returning the same rows.
 """

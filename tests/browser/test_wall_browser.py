@@ -365,3 +365,23 @@ def test_an_old_build_raises_the_staleness_banner(
         page.screenshot(path=str(screenshots / "wall-stale-en.png"))
         page.context.close()
     assert watch.errors == [], f"console errors: {watch.errors}"
+
+
+def test_a_touring_wall_moves_on_by_the_clock(server, screen, screenshots):
+    page = screen(1920, 1080)
+    page.clock.install()
+    page.goto(f"{server}/wall?tour=10")
+    frame = page.wait_for_selector(".yw-wall-frame")
+    seen = [frame.get_attribute("data-unit")]
+    for _ in range(3):
+        page.clock.fast_forward(10_000)
+        page.wait_for_function(
+            "u => document.querySelector('.yw-wall-frame').dataset.unit !== u", arg=seen[-1]
+        )
+        seen.append(page.get_attribute(".yw-wall-frame", "data-unit"))
+    assert len(set(seen)) == 4
+    stop = page.locator(".yw-wall-tour")
+    assert stop.get_attribute("data-stop") is not None
+    assert page.evaluate(NO_ERROR_SHOWN)
+    wait_for_drawn_map(page)
+    page.screenshot(path=str(screenshots / "wall-tour.png"))

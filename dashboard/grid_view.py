@@ -34,6 +34,7 @@ from dashboard import cockpit, components, data, figures, fmt, grid_map, ids, ro
 from dashboard.components.panels import attributes
 from dashboard.export import export_href
 from dashboard.i18n import Lang, resolve_lang, t
+from pipelines import export as export_core
 from pipelines import grid_queries, signal_queries
 
 log = logging.getLogger(__name__)
@@ -138,15 +139,12 @@ def cockpit_href(unit: data.Unit, shown: Shown) -> str:
 
 
 def export_period() -> str:
-    """The period of the one-tap export: the longest rolling window (the last 12 months).
+    """The period of the one-tap export: any (what is open now, whenever it came in).
 
-    Open requests can be older than any short window, so the export reaches as far back
-    as the build's rolling periods do.
+    The worklist lists every request open now, however old, so its export drops the
+    intake-period filter (``period=any`` of the export route).
     """
-    rolling = [p for p in data.periods() if p.kind == "rolling"]
-    if not rolling:
-        return data.resolve_period(None).period_id
-    return max(rolling, key=lambda p: p.days).period_id
+    return export_core.ANY_PERIOD
 
 
 # ---------------------------------------------------------------------------------------------

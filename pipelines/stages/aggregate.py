@@ -6,7 +6,8 @@ Inputs:  stg_units, stg_requests, stg_request_events, stg_categories, stg_compon
 Outputs: a new warehouse build (DuckDB file, not yet served; ``publish`` serves it) with
          meta, dim_unit, unit_shape, dim_period, mart_unit_kpi, mart_hex, hex_shape,
          mart_unit_daily, mart_unit_category, mart_unit_event_type, dim_component, quality,
-         and the city-component marts (mart_component, mart_component_health, ...)
+         fact_request, backlog_reopen_gap (closed spells, for the backlog playback), and
+         the city-component marts (mart_component, mart_component_health, ...)
 """
 
 from __future__ import annotations
@@ -210,6 +211,9 @@ def _request_facts(con: duckdb.DuckDBPyConnection, spec: SourceSpec, as_of: dt.d
         },
         materialize="wh.fact_request",
     )
+    # The closed spells between a close and a reopen: with fact_request.closed_at (the last
+    # close) they give the exact open intervals the backlog playback counts.
+    db.run_model(con, "marts/backlog_reopen_gap", materialize="wh.backlog_reopen_gap")
     con.execute(
         "CREATE TABLE wh.fact_request_place AS SELECT request_id, hierarchy, leaf_id"
         " FROM int_request_place WHERE request_id IN (SELECT request_id FROM int_requests)"

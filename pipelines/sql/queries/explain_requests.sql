@@ -5,7 +5,7 @@
 -- whose point lies in the heatmap cell $cell of resolution $res (the H3 parent computed
 -- inline, as db.MACROS' h3_parent does: read connections have no macros).
 -- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period, dim_unit,
--- dim_component (the component's kind: 路灯, 井盖 ...).
+-- mart_component (the component's kind in both languages: 路灯 / Street light ...).
 -- Params: $unit_id, $period_id, $cell, $res, $limit.
 with in_unit as (
     select p.request_id
@@ -58,14 +58,14 @@ grouped as (
     union all
     select
         'component',
-        p.component_id || coalesce(' · ' || any_value(c.kind), ''),
-        p.component_id || coalesce(' · ' || any_value(c.kind), ''),
+        p.component_id || coalesce(' · ' || any_value(c.kind_zh), ''),
+        p.component_id || coalesce(' · ' || any_value(c.kind_en), ''),
         count(*),
         count(*) filter (where p.is_open),
         count(*) filter (where p.is_repeat),
         count(*) filter (where p.rating = 'dissatisfied')
     from picked as p
-    left join dim_component as c on c.component_id = p.component_id
+    left join mart_component as c on c.component_id = p.component_id
     where p.component_id is not null
     group by p.component_id
 ),

@@ -84,7 +84,9 @@ def map_click_href(click_data: dict[str, Any] | None, search: str | None) -> Any
     path = custom[-1] if isinstance(custom, list) and custom else custom
     if not isinstance(path, str) or not path.startswith("/"):
         return no_update
-    return routes.update_search(path, search)
+    # a drill from a cockpit stays in the cockpit (a grid's bare path is its chief's view)
+    view = routes.parse_search(search).get("view") or "overview"
+    return routes.update_search(path, search, view=view)
 
 
 def register(app: dash.Dash) -> None:

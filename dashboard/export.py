@@ -313,7 +313,11 @@ def export_menu(
             html.P(t("export.code_hint", lang), className="yw-export-note"),
             html.Div(
                 [
-                    html.Pre(html.Code(code), id=ids.EXPORT_SNIPPET, className="yw-export-pre"),
+                    html.Pre(
+                        html.Code(code, lang="zxx"),
+                        id=ids.EXPORT_SNIPPET,
+                        className="yw-export-pre",
+                    ),
                     dcc.Clipboard(
                         id=ids.EXPORT_COPY,
                         content=code,

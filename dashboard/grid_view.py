@@ -392,13 +392,6 @@ def duration(hours: object, lang: Lang) -> str:
     return t("grid.days", lang, n=math.floor(h / 24))
 
 
-def _raw(text: object) -> html.Span:
-    """Data as recorded (addresses, owners): not translated, tagged with its own language."""
-    if fmt.is_missing(text):
-        return html.Span(fmt.NA)
-    return html.Span(str(text), lang=fmt.text_lang(str(text)))
-
-
 def _list(items: list[Any], empty_text: str, footer: list[Any]) -> list[Any]:
     if not items:
         return [html.P(empty_text, className="yw-grid-note")]
@@ -462,7 +455,7 @@ def _requests(unit: data.Unit, state: Shown, limit: int) -> html.Section:
                         ],
                         className="yw-grid-item-head",
                     ),
-                    html.Div(_raw(r.address), className="yw-grid-item-addr"),
+                    html.Div(components.as_recorded(r.address), className="yw-grid-item-addr"),
                     html.Div(" · ".join(meta), className="yw-grid-item-meta"),
                 ],
                 className="yw-grid-item",
@@ -515,7 +508,7 @@ def _places(unit: data.Unit, places: pd.DataFrame, state: Shown) -> html.Section
                         ],
                         className="yw-grid-item-head",
                     ),
-                    html.Div(_raw(r.address), className="yw-grid-item-addr"),
+                    html.Div(components.as_recorded(r.address), className="yw-grid-item-addr"),
                     html.Div(
                         " · ".join(
                             [
@@ -651,7 +644,7 @@ def _components(unit: data.Unit, state: Shown, limit: int) -> html.Section:
                         className="yw-grid-item-head",
                     ),
                     html.Div(
-                        [t("grid.components.owner", lang), _raw(r.owner)],
+                        [t("grid.components.owner", lang), components.as_recorded(r.owner)],
                         className="yw-grid-item-addr",
                     ),
                     html.Div(" · ".join(meta), className="yw-grid-item-meta"),

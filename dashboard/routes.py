@@ -35,6 +35,9 @@ STATE_KEYS = (
 #: The views of a unit page (the overview has no ``view`` key); ``kind`` is the component
 #: type the components view shows.
 VIEWS = ("overview", "worry", "backlog", "sla", "ranking", "components")
+#: Paths under this prefix show the grid chief's view when no ``view`` is named
+#: (``dashboard/pages/grid.py``); the cockpit overview there needs ``?view=overview``.
+CHIEF_PREFIX = "/grid/"
 #: Level names as the spec allows them: they are path segments, so nothing else gets in.
 _LEVEL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -58,12 +61,14 @@ def with_query(path: str, **state: str | None) -> str:
     """Append the state query string to ``path`` (keys with ``None`` values left out).
 
     Only :data:`STATE_KEYS` are accepted, in their fixed order, so equal states give equal
-    URLs; the overview (``view="overview"``) is the default and left out.
+    URLs; the overview (``view="overview"``) is the default and left out, except under
+    :data:`CHIEF_PREFIX`, where the default is the grid chief's view.
     """
     unknown = set(state) - set(STATE_KEYS)
     if unknown:
         raise TypeError(f"unknown URL state keys {sorted(unknown)}")
-    if state.get("view") == "overview":
+    # On /grid/<id> the bare path is the grid chief's view, so the overview is spelled out.
+    if state.get("view") == "overview" and not path.startswith(CHIEF_PREFIX):
         state["view"] = None
     query = {k: state[k] for k in STATE_KEYS if state.get(k)}
     return f"{path}?{urlencode(query)}" if query else path
@@ -81,11 +86,14 @@ def href(
     """Link to a unit's cockpit keeping period and language; ``None`` if it has no page.
 
     ``by`` (the city's hierarchy) is kept on city links only: below the city a unit's own
-    hierarchy is implied by its level.
+    hierarchy is implied by its level. Cockpit links keep to the cockpit: a link to a grid
+    names ``view=overview``, as ``/grid/<id>`` alone is the grid chief's view.
     """
     path = page_path(level, unit_id)
     if path is None:
         return None
+    # a cockpit's link to a grid opens the grid's cockpit, not its chief's phone view
+    view = view or "overview"
     return with_query(path, period=period, lang=lang, by=by if level == "city" else None, view=view)
 
 

@@ -111,7 +111,7 @@ def sla_view(unit: data.Unit, period: data.Period, lang: Lang) -> list[Component
             [
                 str(r.request_id),
                 _name(r, lang, "l4_zh", "l4_en"),
-                str(r.department) if not fmt.is_missing(r.department) else fmt.NA,
+                components.as_recorded(r.department),
                 _time(r.created_local),
                 fmt.fmt_int(r.time_limit_hours),
                 fmt.fmt_number(r.open_working_hours),
@@ -208,7 +208,7 @@ def _department_league(unit: data.Unit, period: data.Period, lang: Lang) -> html
             body.append(
                 [
                     fmt.fmt_int(r.rank) if r.eligible else fmt.NA,
-                    str(src["key_en"] if lang == "en" else r.unit_id),
+                    components.as_recorded(src["key_en"] if lang == "en" else r.unit_id),
                     fmt.fmt_int(src["requests"]),
                     fmt.fmt_pct(src["requests"] / total if total else None),
                     *[fmt.fmt_metric(src[m], "share") for m in shown],

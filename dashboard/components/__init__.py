@@ -11,13 +11,14 @@ from dashboard.components.header import BreadcrumbItem, header
 from dashboard.components.kpis import kpi_strip
 from dashboard.components.panels import graph, legend_key, panel
 from dashboard.components.ranking import ranking_table
-from dashboard.components.tables import simple_table
+from dashboard.components.tables import as_recorded, simple_table
 from dashboard.components.ticker import TickerItem, alert_ticker
 
 __all__ = [
     "BreadcrumbItem",
     "TickerItem",
     "alert_ticker",
+    "as_recorded",
     "empty_state",
     "graph",
     "header",

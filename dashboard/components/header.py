@@ -115,7 +115,11 @@ def header(
             ),
             dcc.RadioItems(
                 id=ids.LANG,
-                options=[{"label": "中文", "value": "zh"}, {"label": "EN", "value": "en"}],
+                # each language named in itself, tagged so (a Chinese name on the English page)
+                options=[
+                    {"label": html.Span("中文", lang="zh-CN"), "value": "zh"},
+                    {"label": html.Span("EN", lang="en"), "value": "en"},
+                ],
                 value=lang,
                 inline=True,
                 className="yw-lang",

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dash import html
 from dash.development.base_component import Component
 
+from dashboard import fmt
 from dashboard.components.panels import attributes
 
 Cell = Component | str
@@ -55,3 +56,15 @@ def simple_table(
         id=component_id,
         className="yw-table-wrap",
     )
+
+
+def as_recorded(text: object) -> html.Span:
+    """Data shown as the source recorded it (an address, an owner, a department).
+
+    Not translated: a Chinese department stays Chinese on the English page. The span
+    carries the text's own language (:func:`dashboard.fmt.text_lang`), as HTML asks, so
+    fonts, screen readers and the language tests treat it as what it is.
+    """
+    if fmt.is_missing(text):
+        return html.Span(fmt.NA)
+    return html.Span(str(text), lang=fmt.text_lang(str(text)))

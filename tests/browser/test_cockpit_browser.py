@@ -85,7 +85,9 @@ def follow_first_ranking_link(page: Any, level: str) -> str:
     link = page.locator("#cockpit-ranking a").first
     name = link.inner_text().strip()
     link.click()
-    page.wait_for_url(re.compile(rf"/{level}/\w+\?period=last30&lang=zh$"))
+    # a grid's bare path is its chief's phone view: cockpit links name the overview
+    tail = "&view=overview" if level == "grid" else ""
+    page.wait_for_url(re.compile(rf"/{level}/\w+\?period=last30&lang=zh{tail}$"))
     page.wait_for_function(
         "n => document.querySelector('#cockpit-title').innerText.includes(n)", arg=name
     )

@@ -109,7 +109,8 @@ def test_first_load_on_a_phone_is_under_500_kb_gzipped(server, phone, busiest_gr
     PAYLOAD_REPORT.parent.mkdir(parents=True, exist_ok=True)
     PAYLOAD_REPORT.write_text(json.dumps(report, indent=1), encoding="utf-8")
     # the whole first load was measured: shell, assets, layout, dependencies, page render
-    assert paths[0] == f"/grid/{busiest_grid}"
+    # (responses are listed as they finish: a small stylesheet may finish before the page)
+    assert f"/grid/{busiest_grid}" in paths
     for wanted in ("/_dash-layout", "/_dash-dependencies", "/_dash-update-component"):
         assert wanted in paths, wanted
     assert any(p.endswith(".css") for p in paths) and any(p.endswith(".js") for p in paths)

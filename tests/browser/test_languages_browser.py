@@ -75,13 +75,38 @@ ZH_ALLOWED = {
 }
 
 #: Every audience's screens (path and query, without ``lang``); both languages are run.
+#: ``{district}`` and ``{street}`` are the busiest ones of the small city. The grid chief's
+#: phone view runs the same check in tests/browser/test_grid_browser.py.
 SCREENS = {
     "city": "/?period=last30",
     "city_worry": "/?period=last30&view=worry",
     "city_sla": "/?period=last365&view=sla",
     "city_ranking": "/?period=last30&view=ranking",
+    "city_backlog": "/?period=last30&view=backlog",
+    "city_components": "/?period=last30&view=components",
+    "district": "/district/{district}?period=last30",
+    "street_worry": "/street/{street}?period=m2026-09&view=worry",
+    "street_components": "/street/{street}?period=last30&view=components",
+    "street_backlog": "/street/{street}?period=last30&view=backlog",
+    "wall": "/wall?period=last30",
+    "wall_district": "/wall/district/{district}?period=last30",
+    "wall_tile_2": "/wall?layout=2x2&tile=2",
     "quality": "/quality?",
 }
+
+
+@pytest.fixture(scope="module")
+def busiest(warehouse: Any) -> dict[str, str]:
+    """The busiest district and street of the small city in the last 30 days."""
+    found = {}
+    for level in ("district", "street"):
+        row = warehouse.execute(
+            "SELECT unit_id FROM mart_unit_kpi WHERE level = $level AND period_id = 'last30'"
+            " ORDER BY requests DESC, unit_id LIMIT 1",
+            {"level": level},
+        ).fetchone()
+        found[level] = str(row[0])
+    return found
 
 
 def foreign_text(texts: list[str], lang: str) -> list[str]:
@@ -131,8 +156,8 @@ def visible_texts(page: Any, lang: str) -> tuple[list[str], int]:
 
 
 @pytest.mark.parametrize("screen", sorted(SCREENS))
-def test_every_visible_text_is_in_the_chosen_language(server, wall, screenshots, screen):
-    path = SCREENS[screen]
+def test_every_visible_text_is_in_the_chosen_language(server, wall, screenshots, busiest, screen):
+    path = SCREENS[screen].format(**busiest)
     for lang in ("zh", "en"):
         url = f"{server}{path}{'&' if '?' in path else '?'}lang={lang}"
         open_screen(wall, url)

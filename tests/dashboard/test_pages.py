@@ -96,7 +96,7 @@ def test_grids_in_the_community_ranking_link_to_grid_cockpits(units, layout_of):
 
 def test_a_grid_cockpit_ranks_the_grid_among_its_peers(units, layout_of):
     grid = data.children(units["community"])[0]
-    page = layout_of("grid", unit_id=grid.unit_id, lang="en")
+    page = layout_of("grid", unit_id=grid.unit_id, lang="en", view="overview")
     ranking = next(c for c in page._traverse() if getattr(c, "id", None) == ids.RANKING)
     hrefs = [c.href for c in ranking._traverse() if getattr(c, "href", None)]
     peers = data.children(units["community"])

@@ -124,7 +124,7 @@ def _map_figures(tree: object) -> list[dict]:
     return found
 
 
-@pytest.mark.parametrize("view", ["overview", "worry", "sla"])
+@pytest.mark.parametrize("view", ["overview", "worry", "sla", "backlog", "components"])
 def test_every_cockpit_map_is_drawn_over_the_configured_gcj02_tiles(configured, units, view):
     from dashboard import cockpit
 

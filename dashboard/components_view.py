@@ -36,6 +36,14 @@ MIN_CELL_RES = 5
 LIST_ROWS = 12
 
 
+def known_kind(kind: object) -> str | None:
+    """Return ``kind`` if the served register has components of it, else ``None``."""
+    wanted = kind.strip() if isinstance(kind, str) and kind.strip() else None
+    if wanted is None or not data.read(component_queries.available):
+        return None
+    return wanted if wanted in set(data.read(component_queries.kinds)["kind"]) else None
+
+
 def components_view(
     unit: data.Unit, period: data.Period, lang: Lang, hierarchy: str | None, *, kind: object = None
 ) -> list[Any]:

@@ -24,7 +24,7 @@ import dash
 import flask
 from dash import dcc, html
 
-from dashboard import data, fmt, ids
+from dashboard import components_view, data, fmt, ids
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, resolve_lang, t
 from pipelines import export as core
@@ -217,7 +217,8 @@ def menu_items(
     by = hierarchy if unit.level == "city" else None
     if by is not None and by == data.meta().primary_hierarchy:
         by = None
-    kind = filters.get("kind") if view == "components" else None
+    # an unknown ?kind= shows every kind (components_view); the downloads follow suit
+    kind = components_view.known_kind(filters.get("kind")) if view == "components" else None
     category = filters.get("category")
     child = data.child_level(unit, hierarchy)
     base = {"level": unit.level, "unit_id": unit.unit_id, "period": period_id}

@@ -203,3 +203,11 @@ def test_the_sla_views_open_lists_export_what_is_open_now_whatever_its_intake(un
         assert parse_qs(urlparse(links[key].href).query)["period"] == ["last30"]
     open_now = api.requests(level="street", unit_id=street.unit_id, status="open")
     assert len(open_now) == data.sla_summary(street)["open_now"]
+
+
+def test_an_unknown_kind_exports_every_kind_as_the_view_shows_them(client, units):
+    district = units["district"]
+    menu = export.export_menu(district, "last30", "zh", "components", None, kind="no-such-kind")
+    for key, link in _links(menu).items():
+        assert "kind" not in parse_qs(urlparse(link.href).query), key
+        assert client.get(link.href).status_code == 200, key

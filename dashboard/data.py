@@ -664,6 +664,18 @@ def _read(
     return _shared(b, query, *args, **dict(kwargs))
 
 
+def run(query: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
+    """Run ``query`` like :func:`read` but uncached (large one-off results: exports).
+
+    Returns
+    -------
+    tuple
+        The name of the build it ran on, and the query's result.
+    """
+    b = current_build()
+    return b.name, _shared(b, query, *args, **kwargs)
+
+
 def read(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a shared read query on the served build, cached per build and arguments.
 

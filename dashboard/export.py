@@ -157,12 +157,16 @@ def _text(message: str, status: int) -> flask.Response:
     return flask.Response(message + "\n", status=status, mimetype="text/plain")
 
 
+def _rows_on(con: Any, selection: core.Selection) -> Any:
+    """``core.frame`` with the connection first, as :func:`dashboard.data.run` calls."""
+    return core.frame(selection, con=con)
+
+
 def download(name: str) -> flask.Response:
     """The export route: the selection's rows as an attachment, or a 4xx/503 message."""
     try:
         asked = parse(name, dict(flask.request.args.items()))
-        build = data.current_build()
-        rows, capped = core.frame(asked.selection, con=build.con)
+        build, (rows, capped) = data.run(_rows_on, asked.selection)
         body = core.encode(rows, asked.fmt)
     except (BadExport, core.ExportError) as exc:
         return _text(str(exc), 400)
@@ -172,7 +176,7 @@ def download(name: str) -> flask.Response:
     response = flask.Response(body, content_type=core.MEDIA_TYPES[asked.fmt])
     response.headers["Content-Disposition"] = content_disposition(plain, named)
     response.headers["X-Export-Rows"] = str(len(rows))
-    response.headers["X-Export-Build"] = build.name
+    response.headers["X-Export-Build"] = build
     if capped:
         response.headers["X-Export-Capped"] = str(core.ROW_CAP)
     response.headers["Cache-Control"] = "no-store"

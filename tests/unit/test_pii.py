@@ -1,0 +1,85 @@
+"""Personal data in free text: nothing that looks like a phone or a valid ID survives a scrub."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipelines import pii
+
+MOBILE_RUN = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+GROUPED_MOBILE = re.compile(r"(?<!\d)1[3-9]\d[\s-]\d{4}[\s-]\d{4}(?!\d)")
+ID_RUN = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+
+filler = st.text(
+    alphabet=st.sampled_from("诉求路灯不亮井盖缺失，。 abcXYZ:-/#0123456789"), max_size=30
+)
+
+
+@st.composite
+def mobiles(draw: st.DrawFn) -> str:
+    body = f"1{draw(st.sampled_from('3456789'))}{draw(st.integers(0, 10**9 - 1)):09d}"
+    style = draw(st.sampled_from(["plain", "spaced", "hyphen", "plus86"]))
+    if style == "spaced":
+        return f"{body[:3]} {body[3:7]} {body[7:]}"
+    if style == "hyphen":
+        return f"{body[:3]}-{body[3:7]}-{body[7:]}"
+    return f"+86{body}" if style == "plus86" else body
+
+
+@st.composite
+def id_numbers(draw: st.DrawFn) -> str:
+    region = f"{draw(st.integers(110000, 659999))}"
+    born = draw(st.dates(min_value=dt.date(1930, 1, 1), max_value=dt.date(2026, 12, 31)))
+    seq = f"{draw(st.integers(0, 999)):03d}"
+    first17 = f"{region}{born:%Y%m%d}{seq}"
+    return first17 + pii.id_check_char(first17)
+
+
+def surviving(text: str) -> list[str]:
+    """Phones and valid ID numbers still readable in ``text``."""
+    left = MOBILE_RUN.findall(text) + GROUPED_MOBILE.findall(text)
+    return left + [m for m in ID_RUN.findall(text) if pii.is_valid_id(m)]
+
+
+@given(st.lists(st.one_of(filler, mobiles(), id_numbers()), max_size=8))
+def test_no_mobile_number_or_valid_id_survives_the_scrub(parts):
+    text = "".join(parts)
+    assert surviving(pii.scrub(text)) == []
+
+
+@given(id_numbers())
+def test_generated_id_numbers_are_valid_and_a_changed_check_is_not(number):
+    assert pii.is_valid_id(number)
+    wrong = "0" if number[-1] != "0" else "1"
+    assert not pii.is_valid_id(number[:-1] + wrong)
+
+
+def test_a_known_id_number_is_found_and_an_order_number_is_left_alone():
+    # GB 11643-1999's worked example: 11010519491231002X
+    assert pii.is_valid_id("11010519491231002X")
+    text = "身份证11010519491231002X，工单号SZA20251129000019，订单202511290000190001"
+    assert pii.scrub(text) == "身份证[身份证号]，工单号SZA20251129000019，订单202511290000190001"
+
+
+def test_phones_names_and_landlines_are_replaced_by_tokens():
+    text = "我叫王小明，电话 138-1234-5678，座机0755-12345678，请张先生回电"
+    assert pii.scrub(text) == "我叫[姓名]，电话 [手机号]，座机[座机]，请[姓名]先生回电"
+
+
+def test_masks_keep_only_what_a_partial_viewer_may_see():
+    assert pii.mask_phone("+86 138 1234 5678") == "138****5678"
+    assert pii.mask_name("张三") == "张*"
+    assert pii.mask_name("欧阳娜娜") == "欧***"
+    assert pii.mask_id("11010519491231002X") == "110*************2X"
+
+
+def test_the_phone_key_is_stable_per_caller_and_depends_on_the_secret():
+    a = pii.phone_key("138-1234-5678", b"k1")
+    assert a == pii.phone_key("+8613812345678", b"k1")
+    assert a != pii.phone_key("13812345679", b"k1")
+    assert a != pii.phone_key("13812345678", b"k2")
+    assert "13812345678" not in a

@@ -384,6 +384,9 @@ def test_a_touring_wall_moves_on_by_the_clock(server, screen, screenshots):
     page.clock.install()
     page.goto(f"{server}/wall?tour=10")
     frame = page.wait_for_selector(".yw-wall-frame")
+    # plotly.js loads asynchronously and dcc gives it 30 s of *page* time: jumping the fake
+    # clock before it arrived made dcc report "plotly.js did not load" (a flaky CI run)
+    wait_for_drawn_map(page)
     seen = [frame.get_attribute("data-unit")]
     for _ in range(3):
         page.clock.fast_forward(10_000)

@@ -202,6 +202,7 @@ def test_a_failed_refresh_request_shows_nothing(server, browser, screenshots):
     page.goto(f"{server}/wall")
     frame = page.wait_for_selector(".yw-wall-frame").get_attribute("data-frame")
     page.wait_for_timeout(1000)  # the first refresh (the real viewport) is done
+    wait_for_drawn_map(page)  # plotly.js loaded before the fake clock jumps (see the tour test)
     for failure in ("500", "down", "500"):
         handler = (
             (lambda route: route.fulfill(status=500, body="boom"))

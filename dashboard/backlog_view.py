@@ -188,10 +188,13 @@ def backlog_view(
             html.Span(
                 moment_label(moments[at], plan, lang), id=ids.BACKLOG_MOMENT, className="yw-month"
             ),
-            dcc.Interval(id=ids.BACKLOG_TICK, interval=PLAY_INTERVAL_MS, disabled=True),
-            dcc.Store(id=ids.BACKLOG_FITTED, storage_type="memory"),
-            dcc.Store(id=ids.BACKLOG_FRAME, storage_type="memory"),
-            dcc.Store(id=ids.BACKLOG_APPLIED, storage_type="memory"),
+            *components.playback_stores(
+                tick=ids.BACKLOG_TICK,
+                fitted=ids.BACKLOG_FITTED,
+                frame=ids.BACKLOG_FRAME,
+                applied=ids.BACKLOG_APPLIED,
+                interval_ms=PLAY_INTERVAL_MS,
+            ),
             dcc.Store(
                 id=ids.BACKLOG_CONTEXT,
                 data={

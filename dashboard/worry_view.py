@@ -152,10 +152,13 @@ def worry_view(
                 className="yw-slider",
             ),
             html.Span(steps[at].label(lang), id=ids.WORRY_MONTH, className="yw-month"),
-            dcc.Interval(id=ids.WORRY_TICK, interval=PLAY_INTERVAL_MS, disabled=True),
-            dcc.Store(id=ids.WORRY_FITTED, storage_type="memory"),
-            dcc.Store(id=ids.WORRY_FRAME, storage_type="memory"),
-            dcc.Store(id=ids.WORRY_APPLIED, storage_type="memory"),
+            *components.playback_stores(
+                tick=ids.WORRY_TICK,
+                fitted=ids.WORRY_FITTED,
+                frame=ids.WORRY_FRAME,
+                applied=ids.WORRY_APPLIED,
+                interval_ms=PLAY_INTERVAL_MS,
+            ),
             dcc.Store(
                 id=ids.WORRY_CONTEXT,
                 data={

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dashboard.components.empty import empty_state
 from dashboard.components.header import BreadcrumbItem, header
 from dashboard.components.kpis import kpi_strip
-from dashboard.components.panels import graph, legend_key, panel
+from dashboard.components.panels import graph, legend_key, panel, playback_stores
 from dashboard.components.ranking import ranking_table
 from dashboard.components.tables import as_recorded, simple_table
 from dashboard.components.ticker import TickerItem, alert_ticker
@@ -25,6 +25,7 @@ __all__ = [
     "kpi_strip",
     "legend_key",
     "panel",
+    "playback_stores",
     "ranking_table",
     "simple_table",
 ]

@@ -79,3 +79,19 @@ def graph(component_id: str, figure: dict[str, Any], *, class_name: str = "") ->
         },
         style={"height": "100%", "width": "100%"},
     )
+
+
+def playback_stores(
+    *, tick: str, fitted: str, frame: str, applied: str, interval_ms: int
+) -> list[Component]:
+    """The hidden plumbing of a played map (worry months, backlog moments).
+
+    A disabled ``dcc.Interval`` that play switches on, and the stores the browser uses to
+    frame the map, receive a step's colours and report that it applied them.
+    """
+    return [
+        dcc.Interval(id=tick, interval=interval_ms, disabled=True),
+        dcc.Store(id=fitted, storage_type="memory"),
+        dcc.Store(id=frame, storage_type="memory"),
+        dcc.Store(id=applied, storage_type="memory"),
+    ]

@@ -32,7 +32,7 @@ from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from dashboard import auth
-from dashboard.i18n import resolve_lang, t
+from dashboard.i18n import Lang, resolve_lang, t
 from dashboard.users import UsersFile
 from pipelines import audit as audit_log
 from pipelines import keys
@@ -143,7 +143,7 @@ def _sso() -> _Sso:
     return sso
 
 
-def _lang() -> Any:
+def _lang() -> Lang:
     return resolve_lang(request.args.get("lang"))
 
 
@@ -175,12 +175,12 @@ def start() -> Response:
 
 
 def _identify(sso: _Sso) -> tuple[str, str]:
-    """Finish the flow: the verified user name and where they wanted to go.
+    """Finish the flow: the verified (lower-cased) user name and where they wanted to go.
 
     Raises
     ------
     SsoRefusedError
-        When the token is verified but names nobody in the users file.
+        When the token is verified but does not say who this is.
     OAuthError, JoseError, requests.RequestException, ValueError, RuntimeError
         When the callback, the IdP's answer or the ID token does not check out.
     """
@@ -193,11 +193,8 @@ def _identify(sso: _Sso) -> tuple[str, str]:
         raise SsoRefusedError("no_id_token")
     value = claims.get(sso.settings.oidc_username_claim)
     if not isinstance(value, str) or not value.strip():
-        raise SsoRefusedError(f"no {sso.settings.oidc_username_claim} claim")
-    name = value.strip().lower()[:100]
-    if sso.users.get(name) is None:
-        raise SsoRefusedError("not_registered", user=name)
-    return name, str(pending.get("next") or "/")
+        raise SsoRefusedError("no_username_claim")
+    return value.strip().lower()[:100], str(pending.get("next") or "/")
 
 
 def callback() -> Response:
@@ -218,6 +215,9 @@ def callback() -> Response:
     except _FLOW_ERRORS as exc:
         log.warning("single sign-on failed: %s", exc)
         return _failed(400, "idp_unavailable")
+    # Outside the try: a malformed users file is the operator's error, not the IdP's.
+    if sso.users.get(name) is None:
+        return _failed(403, "not_registered", user=name)
     try:
         return auth.start_session(name, "oidc", next_url=wanted)
     except audit_log.AuditError:

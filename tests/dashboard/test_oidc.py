@@ -68,6 +68,7 @@ class FakeIdp:
     signing_key: RSAKey | OctKey | None = None
     alg: str = "RS256"
     advertised_issuer: str = ""
+    send_id_token: bool = True
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     server: BaseWSGIServer | None = None
@@ -146,12 +147,10 @@ def _fake_idp_app(idp: FakeIdp) -> Flask:
         header = {"alg": idp.alg, "kid": idp.key.kid}
         algorithms = [idp.alg]
         id_token = jwt.encode(header, claims, key, algorithms=algorithms)
-        return jsonify(
-            access_token=secrets.token_urlsafe(16),
-            token_type="Bearer",
-            expires_in=300,
-            id_token=id_token,
-        )
+        answer = {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer"}
+        if idp.send_id_token:
+            answer["id_token"] = id_token
+        return jsonify(answer)
 
     return app
 
@@ -179,6 +178,12 @@ def idp(idp_key: RSAKey) -> Iterator[FakeIdp]:
     fake.stop()
 
 
+def _dash_on(server: Flask) -> dash.Dash:
+    """A bare Dash app (no pages: they are process-global) on a fresh Flask server."""
+    # Dash 4.4's annotation of ``server`` omits Flask instances, which it accepts.
+    return dash.Dash(__name__, server=server, use_pages=False)  # type: ignore[arg-type]
+
+
 def _write_users(security_dir: Path) -> None:
     street = users.User("li_street", ROLES["street_leader"], frozenset({"440304001"}), None)
     users.write(security_dir / "users.toml", {street.name: street}, header="oidc tests")
@@ -191,8 +196,10 @@ def make_app(
     """Build a minimal Dash app with ``auth`` and ``oidc`` installed against an issuer.
 
     Both modules keep process-wide registries (the gate's public paths, the login page's SSO
-    link, the gate's state); they are restored after the test.
+    link, the gate's state), and Dash remembers the last app built; all are restored after
+    the test.
     """
+    monkeypatch.setattr(dash._get_app, "APP", dash._get_app.APP)
     monkeypatch.setattr(auth, "PUBLIC_PATHS", set(auth.PUBLIC_PATHS))
     monkeypatch.setattr(auth, "SSO_START", {})
     monkeypatch.setattr(auth, "_STATE", auth._STATE)
@@ -210,8 +217,7 @@ def make_app(
             oidc_client_secret=CLIENT_SECRET,
             language="en",
         )
-        server = Flask("oidc_test_app")
-        app = dash.Dash(__name__, server=server, use_pages=False)
+        app = _dash_on(Flask("oidc_test_app"))
         app.layout = html.Div("cockpit")
         auth.install(app, settings)
         oidc.install(app, settings)
@@ -340,7 +346,20 @@ def test_token_without_the_username_claim_is_refused(
     response = _callback(_authorize(_start(app)))
 
     assert response.status_code == 403
-    assert _audit(settings)[-1]["reason"] == "no preferred_username claim"
+    assert _audit(settings)[-1]["reason"] == "no_username_claim"
+
+
+def test_token_answer_without_an_id_token_is_refused(
+    idp: FakeIdp, make_app: Callable[[str], tuple[dash.Dash, Settings]]
+) -> None:
+    """An access token alone says nothing verified about who signed in."""
+    app, settings = make_app(idp.issuer)
+    idp.send_id_token = False
+
+    response = _callback(_authorize(_start(app)))
+
+    assert response.status_code == 403
+    assert _audit(settings)[-1]["reason"] == "no_id_token"
 
 
 def test_wrong_state_is_refused(
@@ -562,9 +581,10 @@ def test_flow_cookie_is_httponly_samesite_lax_and_keyed_by_the_derived_key(
 def test_install_is_a_no_op_for_password_sign_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(dash._get_app, "APP", dash._get_app.APP)
     monkeypatch.setattr(auth, "SSO_START", {})
     settings = Settings.from_env(environ={}, data_dir=tmp_path)
-    app = dash.Dash(__name__, server=Flask("password_app"), use_pages=False)
+    app = _dash_on(Flask("password_app"))
 
     oidc.install(app, settings)
 

@@ -14,7 +14,7 @@ import dash
 from dash import dcc, html
 from flask import Flask
 
-from dashboard import basemap, callbacks, data, ids
+from dashboard import auth, basemap, callbacks, data, hardening, ids, oidc
 from dashboard.i18n import default_lang, set_default_lang, t
 from pipelines.settings import Settings
 
@@ -86,6 +86,11 @@ def create_app(settings: Settings) -> dash.Dash:
     )
     app.layout = shell()
     callbacks.register(app)
+    # Last, so that the gate sees every route the app and its features registered.
+    auth.install(app, settings)
+    oidc.install(app, settings)
+    # After every route exists: the limits attach to routes by name.
+    hardening.install(app, settings)
     return app
 
 

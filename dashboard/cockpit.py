@@ -17,6 +17,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import (
+    access,
     backlog_view,
     basemap,
     components,
@@ -105,11 +106,12 @@ def render(level: str, unit_id: str | None = None, **query: Any) -> html.Div:
             # /<level>/<id> catches every two-segment path (and Dash's matcher lets an id
             # span slashes): a level the warehouse does not have is no page at all.
             return not_found(lang)
-        unit = data.city() if level == "city" else data.unit(unit_id)
+        # "/" is each user's own top: the city, or the top unit of a scoped user's area.
+        unit = data.home() if level == "city" else data.unit(unit_id)
         period = data.resolve_period(raw_period)
-        if unit is None or unit.level != level:
+        if unit is None or (level != "city" and unit.level != level):
             return unknown_unit(level, unit_id, lang=lang, period=period.period_id)
-        hierarchy = data.resolve_hierarchy(query.get("by")) if level == "city" else None
+        hierarchy = data.resolve_hierarchy(query.get("by")) if unit.level == "city" else None
         view = query.get("view") if query.get("view") in routes.VIEWS else "overview"
         return _cockpit(
             unit,
@@ -142,10 +144,21 @@ def unknown_unit(level: str, unit_id: object, *, lang: Lang, period: str | None)
     label = level_label(level, lang)
     return components.empty_state(
         t("empty.unknown_unit.title", lang, level=label),
-        t("empty.unknown_unit.body", lang, unit_id=str(unit_id or ""), level=label),
+        unknown_unit_text(unit_id, label, lang),
         back_href=routes.href("city", None, period=period, lang=lang),
         back_text=t("empty.back", lang),
     )
+
+
+def unknown_unit_text(unit_id: object, level_label: str, lang: Lang) -> str:
+    """Why a unit id shows nothing, without confirming a unit outside the asker's scope.
+
+    A city-wide user is told the id is unknown (it is); anyone else cannot tell an unknown
+    id from another area's, so the id is not echoed and the message covers both.
+    """
+    if access.current().everywhere:
+        return t("empty.unknown_unit.body", lang, unit_id=str(unit_id or ""), level=level_label)
+    return t("auth.unknown_or_out_of_scope", lang, level=level_label)
 
 
 def no_warehouse(lang: Lang, component_id: str = ids.EMPTY) -> html.Div:
@@ -312,14 +325,15 @@ def _overview(unit: data.Unit, period: data.Period, lang: Lang, hierarchy: str |
     else:
         # A leaf (a grid, an LA council) has no children: rank it among its peers instead,
         # which is the first thing its chief asks ("how does my grid compare?").
-        parent = data.unit(unit.parent_id) or data.city()
-        ranked = data.child_kpis(parent, pid)
+        # Peers outside the user's scope are not shown: a grid chief sees their grid alone.
+        parent = data.unit(unit.parent_id)
+        ranked = data.peer_kpis(unit, pid)
         rank_level = unit.level
         title = t(
             "panel.ranking_peers",
             lang,
             level=level_label(unit.level, lang),
-            parent=parent.name(lang),
+            parent=parent.name(lang) if parent is not None else unit.name(lang),
         )
     names = [
         n_en if lang == "en" else n_zh
@@ -428,8 +442,11 @@ def map_figure(unit_id: str, period_id: str, lang: Lang, hierarchy: str = "") ->
 
     The figure is the heaviest part of a page (hundreds to a few thousand polygons); caching
     it by build name makes a revisit a dictionary lookup. ``hierarchy`` picks the city's
-    division (empty: the primary one).
+    division (empty: the primary one). The cache is shared by all users, so the scope is
+    checked before it: a unit outside the asker's scope is an empty map.
     """
+    if not data.in_scope(unit_id):
+        return figures.empty_figure(t("chart.empty", lang))
     return _map_figure(data.current_build().name, unit_id, period_id, lang, hierarchy)
 
 

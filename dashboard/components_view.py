@@ -360,20 +360,22 @@ def _health_panel(
     unit: data.Unit, pid: str, lang: Lang, hierarchy: str | None, kind: str | None
 ) -> html.Section:
     child = data.child_level(unit, hierarchy)
+    parent: data.Unit | None
     if child is not None:
         level, parent = child, unit
         title = t("comp.health", lang, level=child.label(lang))
-    else:  # a leaf: its peers under its parent
-        parent = data.unit(unit.parent_id) or data.city()
+    else:  # a leaf: its peers under its parent (only itself when the parent is not in scope)
+        parent = data.unit(unit.parent_id)
         level = data.level_info(unit.level)  # type: ignore[assignment]
         title = t(
             "comp.health_peers",
             lang,
             level=level.label(lang) if level else unit.level,
-            parent=parent.name(lang),
+            parent=(parent or unit).name(lang),
         )
+    where = {"parent_id": parent.unit_id} if parent is not None else {"unit_id": unit.unit_id}
     rows = (
-        data.read(component_queries.health, level.level, pid, parent_id=parent.unit_id, kind=kind)
+        data.read(component_queries.health, level.level, pid, kind=kind, **where)
         if level is not None
         else pd.DataFrame()
     )

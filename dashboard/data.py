@@ -13,9 +13,15 @@ It serves the published warehouse build named in ``04_warehouse/CURRENT`` (catal
 * levels are data (``dim_level``): the demo's district/street/community/grid and LA's
   region/council, with alternative hierarchies, go through the same code.
 
-The public functions below are the seam where a later issue adds per-user scope: they are
-the only way pages reach data. Results are cached and shared between requests, so callers
-must treat returned frames as read-only (builders use ``assign``, never in-place edits).
+The public functions below are the only way pages reach data, and they apply the scope of
+the principal asking (:func:`dashboard.access.current`, from the server-side session, never
+from a callback input): a unit outside it does not exist (:func:`unit` returns ``None``), and
+any function given one raises :class:`~dashboard.access.OutOfScopeError`; a query naming no
+unit (a city-wide result) needs a city-wide scope. Scoped users only ever see units wholly
+inside their scope, whose marts are computed from those units' own requests, so no figure of
+theirs mixes in records from outside. Checks run before the caches, which are shared by all
+users. Results are shared between requests, so callers must treat returned frames as
+read-only (builders use ``assign``, never in-place edits).
 """
 
 from __future__ import annotations
@@ -34,8 +40,17 @@ from typing import Any, Literal, TypeAlias
 import duckdb
 import pandas as pd
 
+from dashboard import access
 from dashboard.fmt import is_missing
-from pipelines import catalog, db, metrics, queries, signal_queries, snapshots
+from pipelines import (
+    catalog,
+    component_queries,
+    db,
+    metrics,
+    queries,
+    signal_queries,
+    snapshots,
+)
 from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -657,6 +672,119 @@ def _hotspot_clusters(b: Build, level: Level, unit_id: str, period_id: str) -> p
     return _shared(b, signal_queries.hotspot_clusters, period_id, unit_id=unit_id, level=level)
 
 
+# ---------------------------------------------------------------------------------------------
+# scope: what the principal asking may see
+
+#: Queries that return reference data, not anyone's requests (kinds, rules, availability):
+#: the only ones a scoped user may run without naming a unit of theirs.
+REFERENCE_QUERIES: frozenset[Callable[..., Any]] = frozenset(
+    {
+        component_queries.available,
+        component_queries.kinds,
+        component_queries.rules,
+        signal_queries.available,
+    }
+)
+#: Keyword arguments of query functions that name a unit (``None`` there means city-wide).
+_UNIT_ARGS = ("unit_id", "parent_id")
+
+
+def _visible(b: Build, unit_id: str | None, principal: access.Principal) -> bool:
+    if principal.everywhere:
+        return True
+    units = _units(b)
+    seen = 0
+    while unit_id is not None and seen < 64:
+        if unit_id in principal.scope:
+            return True
+        parent = units.get(unit_id)
+        unit_id = parent.parent_id if parent is not None else None
+        seen += 1
+    return False
+
+
+def in_scope(u: Unit | str | None) -> bool:
+    """Return whether the principal asking may see ``u`` (a unit or unit id)."""
+    unit_id = u.unit_id if isinstance(u, Unit) else u
+    return unit_id is not None and _visible(current_build(), unit_id, access.current())
+
+
+def _require(u: Unit | str | None) -> None:
+    """Raise :class:`~dashboard.access.OutOfScopeError` unless ``u`` is in scope.
+
+    ``None`` stands for the whole city (a top-level list, a city-wide query).
+    """
+    principal = access.current()
+    if principal.everywhere:
+        return
+    unit_id = u.unit_id if isinstance(u, Unit) else u
+    if unit_id is None or not _visible(current_build(), unit_id, principal):
+        raise access.OutOfScopeError("outside the principal's scope")
+
+
+def _require_quality() -> None:
+    """The data-quality figures describe the whole input (quarantined rows included)."""
+    principal = access.current()
+    if not principal.role.can_see_quality:
+        raise access.OutOfScopeError(f"role {principal.role.name} may not see data quality")
+    _require_city_wide()
+
+
+def _require_city_wide() -> None:
+    if not access.current().everywhere:
+        raise access.OutOfScopeError("a city-wide result needs a city-wide scope")
+
+
+def _check_query(query: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Every unit a feature query names must be in scope; naming none means city-wide."""
+    if access.current().everywhere:
+        return
+    units = _units(current_build())
+    named: list[str | None] = [kwargs[k] for k in _UNIT_ARGS if k in kwargs]
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, str) and value in units:
+            named.append(value)
+        elif hasattr(value, "unit_id"):  # a Unit, an export Selection
+            named.append(value.unit_id)
+    if not named:
+        if query in REFERENCE_QUERIES:
+            return
+        _require_city_wide()
+    for unit_id in named:
+        _require(unit_id)
+
+
+def home() -> Unit:
+    """Return where the principal's cockpit starts: the city, or the top unit of their scope.
+
+    Raises
+    ------
+    dashboard.access.OutOfScopeError
+        When no unit of their scope exists in the served build.
+    """
+    principal = access.current()
+    b = current_build()
+    if principal.everywhere:
+        return _city(b)
+    units = _units(b)
+    mine = [units[s] for s in principal.scope if s in units]
+    if not mine:
+        raise access.OutOfScopeError("no unit of the scope exists in this build")
+    # The highest level first (fewest ancestors), then the smallest id: stable across calls.
+    return min(mine, key=lambda u: (len(_chain(b, u)), u.unit_id))
+
+
+def scope_units() -> tuple[Unit, ...]:
+    """The top units of the principal's scope that exist in the build (the city if all)."""
+    principal = access.current()
+    b = current_build()
+    if principal.everywhere:
+        return (_city(b),)
+    units = _units(b)
+    mine = [units[s] for s in principal.scope if s in units]
+    return tuple(sorted(mine, key=lambda u: (len(_chain(b, u)), u.unit_id)))
+
+
 @lru_cache(maxsize=256)
 def _read(
     b: Build, query: Callable[..., Any], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
@@ -672,6 +800,7 @@ def run(query: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]
     tuple
         The name of the build it ran on, and the query's result.
     """
+    _check_query(query, args, kwargs)
     b = current_build()
     return b.name, _shared(b, query, *args, **kwargs)
 
@@ -683,6 +812,7 @@ def read(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     DuckDB connection first, so the notebook API and the dashboard run the same SQL; the
     arguments must be hashable. Treat a returned frame as read-only (it is shared).
     """
+    _check_query(query, args, kwargs)
     return _read(current_build(), query, args, tuple(sorted(kwargs.items())))
 
 
@@ -799,8 +929,19 @@ def _hierarchy_of(u: Unit, hierarchy: str | None) -> str:
 
 
 def city() -> Unit:
-    """Return the city unit (the root of the drill tree)."""
+    """Return the city unit (the root of the drill tree).
+
+    Raises
+    ------
+    dashboard.access.OutOfScopeError
+        For a principal whose scope is not the whole city (use :func:`home`).
+    """
     b = current_build()
+    _require(_city(b).unit_id)
+    return _city(b)
+
+
+def _city(b: Build) -> Unit:
     units = _units(b)
     city_id = _meta(b).city_id
     if city_id in units:
@@ -812,12 +953,26 @@ def unit(unit_id: object) -> Unit | None:
     """Return the unit with ``unit_id``, or ``None`` if there is none."""
     if not isinstance(unit_id, str):
         return None
-    return _units(current_build()).get(unit_id)
+    b = current_build()
+    found = _units(b).get(unit_id)
+    if found is None or not _visible(b, unit_id, access.current()):
+        return None
+    return found
 
 
 def lineage(u: Unit) -> tuple[Unit, ...]:
-    """Return the chain city → … → ``u`` (for the breadcrumb)."""
-    units = _units(current_build())
+    """Return the chain city → … → ``u`` (for the breadcrumb), from the top of the scope.
+
+    A street leader's chain starts at their street: units above the scope are not theirs.
+    """
+    _require(u)
+    b = current_build()
+    principal = access.current()
+    return tuple(x for x in _chain(b, u) if _visible(b, x.unit_id, principal))
+
+
+def _chain(b: Build, u: Unit) -> tuple[Unit, ...]:
+    units = _units(b)
     chain = [u]
     while chain[-1].parent_id is not None and chain[-1].parent_id in units:
         chain.append(units[chain[-1].parent_id])
@@ -829,6 +984,7 @@ def children(u: Unit, hierarchy: str | None = None) -> tuple[Unit, ...]:
 
     The city has children in every hierarchy; ``hierarchy`` picks one (default: primary).
     """
+    _require(u)
     kids = _children_index(current_build()).get(u.unit_id, ())
     level = child_level(u, hierarchy)
     return tuple(k for k in kids if level is not None and k.level == level.level)
@@ -842,6 +998,7 @@ def unit_kpis(u: Unit, period_id: str) -> dict[str, Any] | None:
     dict or None
         Columns of ``mart_unit_kpi``; SQL NULLs (e.g. an insufficient worry index) as ``None``.
     """
+    _require(u)
     return _unit_kpis(current_build(), u.level, u.unit_id, period_id)
 
 
@@ -857,14 +1014,40 @@ def child_kpis(u: Unit, period_id: str, hierarchy: str | None = None) -> pd.Data
         ``unit_id, name_zh, name_en, center_lng, center_lat, requests, open, overdue,
         completion_rate, satisfaction_rate, worry_index``.
     """
+    _require(u)
     level = child_level(u, hierarchy)
     if level is None:
         return pd.DataFrame(columns=list(CHILD_KPI_COLUMNS))
     return _child_kpis(current_build(), level.level, u.unit_id, period_id)
 
 
+def peer_kpis(u: Unit, period_id: str) -> pd.DataFrame:
+    """Return the KPI rows of ``u`` and its siblings that the principal may see.
+
+    Columns as :func:`child_kpis`; a grid chief gets their own grid's row only.
+    """
+    _require(u)
+    b = current_build()
+    if u.parent_id is None:
+        return _child_kpis(b, u.level, "", period_id).iloc[0:0]
+    return _only_visible(_child_kpis(b, u.level, u.parent_id, period_id), u.parent_id)
+
+
+def _only_visible(frame: pd.DataFrame, parent_id: str | None) -> pd.DataFrame:
+    """Rows of units under ``parent_id``, cut to those in scope unless the parent is."""
+    principal = access.current()
+    b = current_build()
+    if principal.everywhere or (parent_id is not None and _visible(b, parent_id, principal)):
+        return frame
+    keep = frame["unit_id"].map(lambda uid: _visible(b, str(uid), principal)).astype(bool)
+    if not keep.any():
+        raise access.OutOfScopeError("no unit of this list is in scope")
+    return frame.loc[keep].reset_index(drop=True)
+
+
 def unassigned_requests(period_id: str, hierarchy: str | None = None) -> int:
     """Return requests of the period no top-level unit holds (no location, outside all)."""
+    _require_city_wide()
     b = current_build()
     top = child_level(city(), hierarchy)
     if top is None:
@@ -884,11 +1067,13 @@ def hex_cells(u: Unit, period_id: str, hierarchy: str | None = None) -> pd.DataF
         (the child unit holding most of the cell's requests, in ``hierarchy`` for the city:
         the drill target).
     """
+    _require(u)
     return _hex_cells(current_build(), u.level, u.unit_id, period_id, _hierarchy_of(u, hierarchy))
 
 
 def child_outlines(u: Unit, hierarchy: str | None = None) -> pd.DataFrame:
     """Return GeoJSON geometry text of the child units of ``u`` (``unit_id, geojson``)."""
+    _require(u)
     level = child_level(u, hierarchy)
     if level is None:
         return pd.DataFrame({"unit_id": [], "geojson": []})
@@ -897,6 +1082,7 @@ def child_outlines(u: Unit, hierarchy: str | None = None) -> pd.DataFrame:
 
 def outline(u: Unit) -> str | None:
     """Return the GeoJSON geometry text of ``u`` itself."""
+    _require(u)
     return _outline(current_build(), u.unit_id)
 
 
@@ -909,6 +1095,7 @@ def trend(u: Unit, period: Period) -> pd.DataFrame:
         ``day`` (bucket start), ``requests``, ``closed`` and ``days`` (days of the period in
         the bucket: 1 for daily buckets, up to 7 for weeks). Quiet days count as zeros.
     """
+    _require(u)
     return _trend(current_build(), u.level, u.unit_id, period.start, period.end, period.bucket)
 
 
@@ -920,16 +1107,19 @@ def top_categories(u: Unit, period_id: str, n: int = 10) -> pd.DataFrame:
     pandas.DataFrame
         ``l1_zh, l1_en, requests, open, rank`` ordered by rank.
     """
+    _require(u)
     return _categories(current_build(), u.level, u.unit_id, period_id, int(n))
 
 
 def quality_counts() -> dict[str, int]:
     """Return the build's data-quality counters as ``{"dataset:item": count}``."""
+    _require_quality()
     return {f"{d}:{i}": n for d, i, n in _quality(current_build())}
 
 
 def quality_by_dataset() -> dict[str, dict[str, int]]:
     """Return the build's data-quality counters as ``{dataset: {item: count}}``."""
+    _require_quality()
     out: dict[str, dict[str, int]] = {}
     for dataset, item, n in _quality(current_build()):
         out.setdefault(dataset, {})[item] = n
@@ -944,6 +1134,7 @@ def boundary_issues(limit: int = 5) -> pd.DataFrame:
     pandas.DataFrame
         ``level, kind, unit_id, other_unit_id, area_m2``, largest first.
     """
+    _require_quality()
     return _boundary_issues(current_build(), int(limit))
 
 
@@ -955,6 +1146,7 @@ def quarantine_sample(per_reason: int = 3) -> pd.DataFrame:
     pandas.DataFrame
         ``dataset, reason, source_file, source_row`` (-1: the whole file).
     """
+    _require_quality()
     return _quarantine_sample(current_build(), int(per_reason))
 
 
@@ -973,14 +1165,20 @@ def min_rank_requests() -> int:
 
 
 def peer_metrics(level: Level, parent_id: str | None, period_id: str) -> pd.DataFrame:
-    """Every metric of the units of ``level`` under ``parent_id`` (all when None)."""
-    return _peer_metrics(current_build(), level, parent_id, period_id)
+    """Every metric of the units of ``level`` under ``parent_id`` (all when None).
+
+    A principal who may not see ``parent_id`` gets the rows of its units they may see.
+    """
+    return _only_visible(_peer_metrics(current_build(), level, parent_id, period_id), parent_id)
 
 
 def live_ranking(
     level: Level, parent_id: str | None, period_id: str, metric_id: str
 ) -> pd.DataFrame:
-    """Units of ``level`` under ``parent_id`` ranked on ``metric_id`` from the live build."""
+    """Units of ``level`` under ``parent_id`` ranked on ``metric_id`` from the live build.
+
+    Ranked among the units the principal may see (a scoped user's ranks are among theirs).
+    """
     rows = peer_metrics(level, parent_id, period_id)
     ranked = metrics.rank_units(rows, metric_id, min_rank_requests())
     return ranked.join(rows.set_index("unit_id")[["name_zh", "name_en"]], on="unit_id")
@@ -996,7 +1194,10 @@ def snapshot_list(period_id: str) -> list[snapshots.SnapshotInfo]:
 def snapshot_ranking(
     snapshot_id: str, level: Level, parent_id: str | None, metric_id: str
 ) -> tuple[snapshots.SnapshotInfo, pd.DataFrame] | None:
-    """A published ranking restricted to the units under ``parent_id``; None if unknown."""
+    """A published ranking restricted to the units under ``parent_id``; None if unknown.
+
+    Cut to the units the principal may see (published ranks are kept as published).
+    """
     if _WAREHOUSE is None:
         return None
     try:
@@ -1008,7 +1209,7 @@ def snapshot_ranking(
     if parent_id is not None:
         under = set(kpi.loc[(kpi["level"] == level) & (kpi["parent_id"] == parent_id), "unit_id"])
         rows = rows.loc[rows["unit_id"].isin(under)]
-    return info, rows.reset_index(drop=True)
+    return info, _only_visible(rows.reset_index(drop=True), parent_id)
 
 
 @lru_cache(maxsize=16)
@@ -1022,11 +1223,13 @@ def _snapshot(
 
 def breakdown(u: Unit, period_id: str, dim: str) -> pd.DataFrame:
     """A unit's metrics by ``category`` or ``department`` (empty below the breakdown depth)."""
+    _require(u)
     return _breakdown(current_build(), u.level, u.unit_id, period_id, dim)
 
 
 def sla_summary(u: Unit) -> dict[str, int]:
     """Open requests of the unit now, by lamp and escalation level."""
+    _require(u)
     return _sla_summary(current_build(), u.level, u.unit_id)
 
 
@@ -1034,6 +1237,7 @@ def sla_requests(
     u: Unit, kind: str, period_id: str | None = None, limit: int = 200
 ) -> pd.DataFrame:
     """The unit's ``open``, ``overdue`` or ``long_unresolved`` requests, most urgent first."""
+    _require(u)
     if kind not in _SLA_LISTS:
         raise ValueError(f"kind must be one of {sorted(_SLA_LISTS)}")
     return _sla_requests(current_build(), u.level, u.unit_id, kind, period_id, limit)
@@ -1045,11 +1249,13 @@ def worry_series(u: Unit, hierarchy: str | None = None) -> pd.DataFrame:
     Columns ``period_id, cell, cell_id, ring, worry_index, requests, child_id``: what the
     worry view's time slider steps through (one row per month and cell with requests).
     """
+    _require(u)
     return _worry_series(current_build(), u.level, u.unit_id, _hierarchy_of(u, hierarchy))
 
 
 def worry_place(u: Unit, period_id: str, cell: int | None = None) -> dict[str, Any] | None:
     """The worry row of the unit (or of one cell of its heatmap) in a period, or ``None``."""
+    _require(u)
     return _worry_place(current_build(), u.level, u.unit_id, period_id, cell)
 
 
@@ -1057,6 +1263,7 @@ def worry_behind(
     u: Unit, period_id: str, cell: int | None = None, res: int | None = None, limit: int = 5
 ) -> pd.DataFrame:
     """Top categories, addresses and city components behind the unit's (or cell's) index."""
+    _require(u)
     return _worry_behind(current_build(), u.unit_id, period_id, cell, res, limit)
 
 
@@ -1071,6 +1278,7 @@ def recent_alerts(u: Unit, days: int = 30, limit: int = 12) -> pd.DataFrame:
     Unit series (streets in the demo) and the city-wide alerts folded from them, newest
     first (``pipelines.signal_queries.alerts``); empty for a build without the signal marts.
     """
+    _require(u)
     as_of = datetime.fromisoformat(meta().as_of_local)
     since = (as_of - pd.Timedelta(days=days)).date().isoformat()
     return _alerts(current_build(), u.level, u.unit_id, since, limit)
@@ -1081,11 +1289,13 @@ def hotspot_clusters(u: Unit, period_id: str) -> pd.DataFrame:
 
     Only periods of at most 90 days are analysed (months, last 7 and 30 days).
     """
+    _require(u)
     return _hotspot_clusters(current_build(), u.level, u.unit_id, period_id)
 
 
 def period_alerts(u: Unit, period_id: str) -> pd.DataFrame:
     """Alerts of the unit's area (street and cell series, no storms) raised in the period."""
+    _require(u)
     period = resolve_period(period_id)
     last_day = (period.end - pd.Timedelta(days=1)).date().isoformat()
     return _alerts_between(

@@ -16,6 +16,7 @@ call, the rows and the bytes):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -24,10 +25,13 @@ import dash
 import flask
 from dash import dcc, html
 
-from dashboard import components_view, data, fmt, ids
+from dashboard import access, auth, components_view, data, fmt, ids
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, resolve_lang, t
 from pipelines import export as core
+from pipelines.audit import AuditError
+
+log = logging.getLogger(__name__)
 
 #: What can be exported: request records, heatmap cells or units; and in which format.
 WHAT = core.WHAT
@@ -113,7 +117,8 @@ def parse(name: str, args: dict[str, str]) -> Request:
         raise BadExport("missing parameter 'unit' (a unit id; the city's id for the city)")
     unit = data.unit(unit_id)
     if unit is None:
-        raise BadExport(f"unknown unit {unit_id!r}")
+        # no echo of the id: a unit outside the asker's scope must not be confirmed to exist
+        raise BadExport("unknown unit, or not in your scope")
     periods = [p.period_id for p in data.periods()]
     if what == "requests":
         periods.append(core.ANY_PERIOD)
@@ -164,6 +169,8 @@ def _rows_on(con: Any, selection: core.Selection) -> Any:
 
 def download(name: str) -> flask.Response:
     """The export route: the selection's rows as an attachment, or a 4xx/503 message."""
+    if not access.current().role.can_export:
+        return _text("your role may not export", 403)
     try:
         asked = parse(name, dict(flask.request.args.items()))
         build, (rows, capped) = data.run(_rows_on, asked.selection)
@@ -172,6 +179,21 @@ def download(name: str) -> flask.Response:
         return _text(str(exc), 400)
     except data.WarehouseUnavailableError:
         return _text("no published warehouse to export from", 503)
+    sel = asked.selection
+    try:
+        # Fail closed: no record of the export, no export.
+        auth.audit(
+            "export",
+            what=sel.what,
+            unit=sel.unit_id,
+            period=sel.period,
+            format=asked.fmt,
+            rows=len(rows),
+            build=build,
+        )
+    except AuditError:
+        log.exception("export refused: the audit trail cannot be written")
+        return _text("the audit trail cannot be written; export refused", 503)
     plain, named = core.filename(asked.selection, asked.fmt, unit_name=asked.unit_name)
     response = flask.Response(body, content_type=core.MEDIA_TYPES[asked.fmt])
     response.headers["Content-Disposition"] = content_disposition(plain, named)

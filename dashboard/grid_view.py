@@ -30,7 +30,7 @@ import pandas as pd
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from dashboard import cockpit, components, data, figures, fmt, grid_map, ids, routes
+from dashboard import access, cockpit, components, data, figures, fmt, grid_map, ids, routes
 from dashboard.components.panels import attributes
 from dashboard.export import export_href
 from dashboard.i18n import Lang, resolve_lang, t
@@ -104,7 +104,9 @@ def unknown_area(unit_id: object, lang: Lang) -> html.Div:
     """Return the empty state for an id that is no unit at all."""
     return components.empty_state(
         t("grid.empty.title", lang),
-        t("grid.empty.body", lang, unit_id=str(unit_id or "")),
+        t("grid.empty.body", lang, unit_id=str(unit_id or ""))
+        if access.current().everywhere
+        else t("auth.unknown_or_out_of_scope", lang, level=t("auth.area", lang)),
         back_href=routes.with_query("/", lang=lang),
         back_text=t("empty.back", lang),
         component_id=ids.GRID_EMPTY,

@@ -264,7 +264,7 @@ def _too_many(limiter: Limiter) -> Callable[[RateLimitExceeded], Response]:
         if login:
             lang = resolve_lang(request.args.get("lang"))
             name = request.form.get("user", "").strip().lower()[:100]
-            response = auth._login_page(429, t("login.too_many", lang), user=name)
+            response = auth.login_page(429, t("login.too_many", lang), user=name)
             key, who = _login_key(), {"user": name or None}
         else:
             response = flask.make_response(json.dumps({"error": "too many requests"}), 429)

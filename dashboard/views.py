@@ -254,11 +254,14 @@ def ranking_view(
     """Rank the unit's children (a leaf: its peers) on one metric, live or as published."""
     m = resolve_metric(metric_id)
     child = data.child_level(unit, hierarchy)
+    parent: data.Unit | None
+    parent_id: str | None
     if child is not None:
-        level, parent = child.level, unit
+        level, parent_id, parent = child.level, unit.unit_id, unit
     else:
-        level, parent = unit.level, data.unit(unit.parent_id) or data.city()
-    parent_id = parent.unit_id
+        # A leaf ranks among its peers; a scoped user's peers are cut to their scope (and
+        # the parent, not theirs, is not named).
+        level, parent_id, parent = unit.level, unit.parent_id, data.unit(unit.parent_id)
     available = data.snapshot_list(period.period_id)
     chosen = next((s for s in available if s.snapshot_id == snapshot_id), None)
     note: list[Component | str] = []
@@ -371,7 +374,7 @@ def ranking_view(
         "ranking.title",
         lang,
         level=info_level.label(lang) if info_level else level,
-        parent=parent.name(lang),
+        parent=(parent or unit).name(lang),
         metric=m.name(lang),
     )
     names = [

@@ -304,7 +304,8 @@ def compose(
 
 def _root(q: WallQuery) -> data.Unit | None:
     if q.level == "city":
-        return data.city()
+        # the wall's "/" is the viewer's own top: the city, or the top of their scope
+        return data.home()
     if data.level_info(q.level) is None or "/" in (q.unit_id or ""):
         return None
     u = data.unit(q.unit_id)
@@ -318,7 +319,7 @@ def _unknown(q: WallQuery) -> html.Div:
     else:
         label = cockpit.level_label(q.level, q.lang)
         title = t("empty.unknown_unit.title", q.lang, level=label)
-        body = t("empty.unknown_unit.body", q.lang, unit_id=q.unit_id or "", level=label)
+        body = cockpit.unknown_unit_text(q.unit_id, label, q.lang)
     return components.empty_state(
         title, body, back_href=None, back_text="", component_id=ids.WALL_EMPTY
     )
@@ -531,13 +532,13 @@ def _ranking(unit: data.Unit, pid: str, lang: Lang, rows: int) -> html.Section:
         ranked = data.child_kpis(unit, pid)
         title = t("wall.panel.ranking", lang, level=child.label(lang))
     else:
-        parent = data.unit(unit.parent_id) or data.city()
-        ranked = data.child_kpis(parent, pid)
+        parent = data.unit(unit.parent_id)
+        ranked = data.peer_kpis(unit, pid)
         title = t(
             "wall.panel.ranking_peers",
             lang,
             level=cockpit.level_label(unit.level, lang),
-            parent=parent.name(lang),
+            parent=(parent or unit).name(lang),
         )
     return components.panel(
         title,

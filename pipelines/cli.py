@@ -11,11 +11,14 @@ from typing import Annotated, Any
 import typer
 
 from pipelines import catalog
+from pipelines.cli_security import audit_app, user_app, write_demo_users
 from pipelines.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
 )
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
 log = logging.getLogger("yiwang")
 
 
@@ -47,6 +50,9 @@ def demo(
         "seed": settings.demo_seed,
         "end_day": settings.demo_end,
     }
+    users_file = write_demo_users(settings)
+    if users_file is not None:
+        typer.echo(f"demo users (one per role, password yiwang-demo) written to {users_file}")
     truth_file = out / "ground_truth.json"
     if if_missing and truth_file.is_file():
         have = json.loads(truth_file.read_text(encoding="utf-8"))
@@ -151,17 +157,47 @@ def list_snapshots(
         typer.echo(f"{info.snapshot_id}\tbuild {info.build_id}\t{info.note}")
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine (``127.0.0.0/8``, ``::1``)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _run_server(dash_app: Any, *, host: str, port: int, debug: bool) -> None:
+    """Run Dash's development server (a seam for tests)."""
+    dash_app.run(host=host, port=port, debug=debug)
+
+
 @app.command()
 def serve(
     data_dir: DataDir = None,
     host: Annotated[str | None, typer.Option(help="Listen address")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port")] = None,
-    debug: Annotated[bool, typer.Option(help="Dash debug mode (never in production)")] = False,
+    debug: Annotated[
+        bool, typer.Option(help="Dash debug mode, loopback only (never in production)")
+    ] = False,
 ) -> None:
-    """Serve the cockpit (reads the published warehouse read-only)."""
+    """Serve the cockpit (reads the published warehouse read-only).
+
+    ``--debug`` turns on Werkzeug's interactive debugger, which runs any Python a visitor
+    types into a traceback page: it is refused unless the host is loopback.
+    """
+    settings = _settings(data_dir, host=host, port=port)
+    if debug and not _loopback(settings.host):
+        typer.echo(
+            f"refusing --debug on {settings.host}: the debugger executes code sent to it; "
+            "debug only on loopback (127.0.0.1, ::1, localhost)",
+            err=True,
+        )
+        raise typer.Exit(2)
     from dashboard.app import create_app
 
-    settings = _settings(data_dir, host=host, port=port)
     current = catalog.path(settings, "warehouse_current")
     if not current.is_file():
         typer.echo(
@@ -170,7 +206,7 @@ def serve(
         raise typer.Exit(2)
     dash_app = create_app(settings)
     typer.echo(f"yiwang cockpit on http://{settings.host}:{settings.port}/")
-    dash_app.run(host=settings.host, port=settings.port, debug=debug)
+    _run_server(dash_app, host=settings.host, port=settings.port, debug=debug)
 
 
 @app.command(name="eval")

@@ -57,6 +57,36 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("basemap_crs", "wgs84", "Datum of the basemap tiles: wgs84 or gcj02 (shifts overlays)"),
     Setting("basemap_attribution", "", "Attribution text shown on maps drawn over basemap_url"),
+    Setting(
+        "security_dir",
+        "",
+        "Users file, sessions, audit log and keys; empty means <data_dir>/security",
+    ),
+    Setting("users_file", "", "Users, roles and scopes (TOML); empty: <security_dir>/users.toml"),
+    Setting(
+        "secret_key",
+        "",
+        "Master secret (cookies, phone hashes, the contact vault); empty: a generated key file",
+    ),
+    Setting("auth_provider", "password", "How people sign in: password or oidc"),
+    Setting("oidc_issuer", "", "OIDC issuer URL of the city's single sign-on (auth_provider=oidc)"),
+    Setting("oidc_client_id", "", "OIDC client id registered for yiwang"),
+    Setting("oidc_client_secret", "", "OIDC client secret registered for yiwang"),
+    Setting(
+        "oidc_username_claim",
+        "preferred_username",
+        "ID-token claim matched against the users file's names (role and scope stay there)",
+    ),
+    Setting("session_idle_minutes", 720, "A session unused this long ends (walls refresh it)"),
+    Setting("session_max_hours", 168, "A session ends this long after sign-in, used or not"),
+    Setting(
+        "cookie_secure",
+        "auto",
+        "Secure flag on the session cookie: auto (on unless the host is loopback), true, false",
+    ),
+    Setting("suppress_below", 3, "Shared screens (walls) show counts below this as '<k'"),
+    Setting("login_rate", "5/minute", "Sign-in attempts allowed per address and user name"),
+    Setting("callback_rate", "20/second;600/minute", "Dashboard callbacks allowed per session"),
 )
 
 
@@ -91,6 +121,20 @@ class Settings:
     basemap_url: str = ""
     basemap_crs: str = "wgs84"
     basemap_attribution: str = ""
+    security_dir: Path | None = None
+    users_file: Path | None = None
+    secret_key: str = ""
+    auth_provider: str = "password"
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_username_claim: str = "preferred_username"
+    session_idle_minutes: int = 720
+    session_max_hours: int = 168
+    cookie_secure: str = "auto"
+    suppress_below: int = 3
+    login_rate: str = "5/minute"
+    callback_rate: str = "20/second;600/minute"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -125,7 +169,7 @@ class Settings:
                 raise ValueError(f"unknown setting {name!r}")
             if name in ("data_dir",):
                 kwargs[name] = Path(value)
-            elif name in ("source", "temp_dir"):
+            elif name in ("source", "temp_dir", "security_dir", "users_file"):
                 kwargs[name] = Path(value) if value else None
             elif name == "map_res":
                 kwargs[name] = _parse_res(value) if isinstance(value, str) else dict(value)
@@ -137,6 +181,9 @@ class Settings:
                 "port",
                 "wall_tour_seconds",
                 "stale_after_hours",
+                "session_idle_minutes",
+                "session_max_hours",
+                "suppress_below",
             ):
                 kwargs[name] = int(value)
             elif name == "keep_builds":
@@ -162,6 +209,14 @@ class Settings:
             raise ValueError(f"language must be zh or en, got {self.language!r}")
         if self.basemap_crs not in ("wgs84", "gcj02"):
             raise ValueError(f"basemap_crs must be wgs84 or gcj02, got {self.basemap_crs!r}")
+        if self.auth_provider not in ("password", "oidc"):
+            raise ValueError(f"auth_provider must be password or oidc, got {self.auth_provider!r}")
+        if self.auth_provider == "oidc" and not (self.oidc_issuer and self.oidc_client_id):
+            raise ValueError("auth_provider=oidc needs oidc_issuer and oidc_client_id")
+        if self.cookie_secure not in ("auto", "true", "false"):
+            raise ValueError(f"cookie_secure must be auto, true or false: {self.cookie_secure!r}")
+        if self.suppress_below < 1:
+            raise ValueError(f"suppress_below must be at least 1, got {self.suppress_below}")
         if self.basemap_url and not all(k in self.basemap_url for k in ("{z}", "{x}", "{y}")):
             raise ValueError(f"basemap_url needs {{z}}, {{x}} and {{y}}, got {self.basemap_url!r}")
 
@@ -169,6 +224,23 @@ class Settings:
     def temp_directory(self) -> Path:
         """Where DuckDB spills: ``temp_dir`` or ``<data_dir>/tmp``."""
         return self.temp_dir or self.data_dir / "tmp"
+
+    @property
+    def security_directory(self) -> Path:
+        """Where the users file, sessions, audit log and generated keys live."""
+        return self.security_dir or self.data_dir / "security"
+
+    @property
+    def users_path(self) -> Path:
+        """The users file (``users_file`` or ``<security_dir>/users.toml``)."""
+        return self.users_file or self.security_directory / "users.toml"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether the session cookie is marked Secure (HTTPS only)."""
+        if self.cookie_secure == "auto":
+            return self.host not in ("127.0.0.1", "localhost", "::1")
+        return self.cookie_secure == "true"
 
     @property
     def source_spec(self) -> Path:

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +24,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+from dashboard.auth import COOKIE
 from pipelines.settings import Settings
+from tests.signin import session_token
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,6 +45,19 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 #: Chromium's SwiftShader WebGL (software rendering) reports stalls as console warnings;
 #: they are not app errors.
 IGNORED_CONSOLE = ("GPU stall", "GL Driver Message")
+
+
+#: One security folder (users, sessions, audit log) for every server a test session starts,
+#: so one signed-in cookie opens them all (cookies are per host, not per port).
+SECURITY_DIR = Path(tempfile.mkdtemp(prefix="yiwang-security-"))
+_TOKENS: dict[str, str] = {}
+
+
+def signed_in_cookie(user: str = "admin") -> dict[str, Any]:
+    """A Playwright cookie of a live session of ``user`` on every test server."""
+    if user not in _TOKENS:
+        _TOKENS[user] = session_token(SECURITY_DIR, user)
+    return {"name": COOKIE, "value": _TOKENS[user], "domain": "127.0.0.1", "path": "/"}
 
 
 def free_port() -> int:
@@ -96,8 +112,13 @@ def serve(
     ]
     with log.open("w") as out:
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **(env or {})}
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, "YIWANG_SECURITY_DIR": str(SECURITY_DIR), **(env or {})},
         )
+    signed_in_cookie("admin")
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:
@@ -168,8 +189,13 @@ def watch() -> PageWatch:
     return PageWatch()
 
 
-def open_page(browser: Any, watch: PageWatch, *, width: int, height: int) -> Any:
+def open_page(
+    browser: Any, watch: PageWatch, *, width: int, height: int, user: str | None = "admin"
+) -> Any:
+    """A new page in its own context, signed in as ``user`` (``None``: signed out)."""
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    if user is not None:
+        context.add_cookies([signed_in_cookie(user)])
     page = context.new_page()
     page.on("console", watch.on_console)
     page.on("pageerror", lambda exc: watch.errors.append(f"pageerror: {exc}"))

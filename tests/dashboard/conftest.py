@@ -10,6 +10,7 @@ import pytest
 
 from dashboard import data
 from pipelines.settings import Settings
+from tests.signin import sign_in, write_users
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +18,20 @@ def app(built_city: Settings) -> dash.Dash:
     """The cockpit app over the small city (created once: Dash pages are process-global)."""
     from dashboard.app import create_app
 
+    write_users(built_city.security_directory)
     return create_app(built_city)
+
+
+@pytest.fixture
+def client(app: dash.Dash, built_city: Settings) -> Any:
+    """A Flask test client signed in as the city-wide admin."""
+    return sign_in(app.server.test_client(), built_city, "admin")
+
+
+@pytest.fixture
+def client_as(app: dash.Dash, built_city: Settings) -> Any:
+    """``client_as("street")``: a test client signed in as one of tests/signin.py's users."""
+    return lambda user: sign_in(app.server.test_client(), built_city, user)
 
 
 @pytest.fixture

@@ -20,11 +20,12 @@ from dashboard import data, export, ids, routes
 from pipelines import api
 from pipelines import export as core
 from pipelines.settings import Settings
+from tests.signin import sign_in
 
 
 @pytest.fixture
 def client(app, city_data: Settings) -> Any:
-    return app.server.test_client()
+    return sign_in(app.server.test_client(), city_data, "admin")
 
 
 @pytest.fixture

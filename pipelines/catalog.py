@@ -51,6 +51,8 @@ _DATASETS = (
     Dataset("warehouse_current", "04_warehouse", "CURRENT", "name of the build being served"),
     # snapshots: published figures and rankings, frozen (outlive every build)
     Dataset("snapshots", "05_snapshots", "", "<period>/<snapshot_id>/ kpi, ranking, meta"),
+    # vault: requests' original text and contact, encrypted per row (pipelines.vault)
+    Dataset("vault_contacts", "06_vault", "contacts.parquet", "sealed originals of scrubbed text"),
 )
 
 DATASETS: dict[str, Dataset] = {ds.name: ds for ds in _DATASETS}

@@ -6,6 +6,13 @@ Outputs: stg_units, stg_categories, stg_requests, stg_request_events, stg_compon
 
 Rows that cannot be used go to ``quarantine`` with a reason code and their raw values;
 for each input ``rows_in = accepted + quarantined`` is checked before anything is written.
+
+Personal data never reaches the staged files (issue 7): before they are written, request
+descriptions lose names, phone and ID numbers (:mod:`pipelines.pii`; the contact's masked
+name and phone and the phone's keyed hash become columns, the originals go to the
+encrypted :mod:`pipelines.vault`), addresses and component registers lose phone and ID
+numbers, and quarantined raw records are scrubbed like descriptions. UTF-8 copies of
+non-UTF-8 sources are deleted once read.
 """
 
 from __future__ import annotations
@@ -13,14 +20,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
-from pipelines import catalog, db, workcal
+from pipelines import catalog, db, keys, pii, vault, workcal
 from pipelines.settings import Settings
 from pipelines.sources import boundaries
 from pipelines.sources.spec import (
@@ -229,8 +239,13 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         "earliest_local": dt.datetime.fromisoformat(spec.earliest_timestamp),
     }
     work_dir = catalog.path(settings, "transcoded")
-    _ingest_requests(con, spec, params, manifest, work_dir)
-    _ingest_components(con, spec, params, manifest, work_dir)
+    try:
+        _ingest_requests(con, spec, params, manifest, work_dir)
+        _ingest_components(con, spec, params, manifest, work_dir)
+    finally:
+        # Copies of the source, personal data and all: never left beside the staged data.
+        shutil.rmtree(work_dir, ignore_errors=True)
+    manifest["personal_data"] = _protect_personal_data(con, settings)
 
     for name in (
         "stg_categories",
@@ -245,6 +260,198 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     return manifest
+
+
+#: Component register columns that may hold a contact's number ("王师傅 138…").
+COMPONENT_TEXT = ("owner", "property_unit", "maintainer")
+
+
+def _protect_personal_data(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+    """Scrub every staged table and the quarantine; seal the originals in the vault.
+
+    Only rows that :data:`pipelines.pii.PREFILTER` matches (RE2 in DuckDB, cheap) go
+    through Python, all at once (:func:`pipelines.pii.extract_many`).
+    """
+    t0 = time.perf_counter()
+    report: dict[str, Any] = {}
+    found = _scrub_column(con, "stg_requests", "description", pii.KINDS, pii.PREFILTER)
+    report["descriptions_scrubbed"] = len(found)
+    report["addresses_scrubbed"] = len(
+        _scrub_column(con, "stg_requests", "address", pii.NUMBER_KINDS, pii.NUMBER_PREFILTER)
+    )
+    report["contacts"] = _contact_columns(con, settings, found)
+    report["component_fields_scrubbed"] = sum(
+        len(_scrub_column(con, "stg_components", col, pii.NUMBER_KINDS, pii.NUMBER_PREFILTER))
+        for col in COMPONENT_TEXT
+    )
+    report["quarantined_records_scrubbed"] = _scrub_quarantine(con)
+    report["seconds"] = round(time.perf_counter() - t0, 2)
+    return report
+
+
+def _scrub_column(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    column: str,
+    kinds: frozenset[str],
+    prefilter: str,
+) -> dict[int, tuple[str, pii.Extracted]]:
+    """Scrub ``table.column`` in place (fixed names of this module).
+
+    Returns
+    -------
+    dict
+        By ``rowid`` of every changed row: its original text and the first pass's result
+        (which names the first name and mobile number found).
+    """
+    rows = con.execute(
+        f"SELECT rowid, {column} FROM {table} WHERE regexp_matches({column}, ?)", [prefilter]
+    ).fetchall()
+    originals: dict[int, str] = dict(rows)
+    first: dict[int, pii.Extracted] = {}
+    current = dict(originals)
+    pending = list(originals)
+    # One pass over all, then again over whatever the prefilter still matches (normally
+    # nothing): scrubbing is repeated until stable, like pii.scrub.
+    for _ in range(5):
+        if not pending:
+            break
+        results = pii.extract_many([current[r] for r in pending], kinds, passes=1)
+        for rid, ex in zip(pending, results, strict=True):
+            first.setdefault(rid, ex)
+            current[rid] = ex.text
+        con.register(
+            "scrub_pass", pa.table({"rid": pending, "text": [current[r] for r in pending]})
+        )
+        pending = [
+            r
+            for (r,) in con.execute(
+                "SELECT rid FROM scrub_pass WHERE regexp_matches(text, ?)", [prefilter]
+            ).fetchall()
+        ]
+        con.unregister("scrub_pass")
+    changed = [r for r in originals if current[r] != originals[r]]
+    if changed:
+        con.register("scrubbed", pa.table({"rid": changed, "text": [current[r] for r in changed]}))
+        con.execute(
+            f"UPDATE {table} SET {column} = scrubbed.text FROM scrubbed "
+            f"WHERE {table}.rowid = scrubbed.rid"
+        )
+        con.unregister("scrubbed")
+    return {r: (originals[r], first[r]) for r in changed}
+
+
+def _contact_columns(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    found: dict[int, tuple[str, pii.Extracted]],
+) -> int:
+    """Add the contact columns to ``stg_requests`` and write the vault; return contacts.
+
+    ``contact_name_masked`` (张*), ``contact_phone_masked`` (138****5678) and
+    ``contact_phone_key`` (HMAC-SHA256 of the mobile number, for repeat callers) come from
+    the first name and mobile number of the description; the original description with them
+    is sealed in the vault under the request id.
+    """
+    for col in ("contact_name_masked", "contact_phone_masked", "contact_phone_key"):
+        con.execute(f"ALTER TABLE stg_requests ADD COLUMN {col} VARCHAR")
+    rids = list(found)
+    ids = dict(
+        con.execute(
+            "SELECT rowid, request_id FROM stg_requests WHERE rowid IN (SELECT unnest(?))",
+            [rids],
+        ).fetchall()
+    )
+    secret = keys.derive(settings, "phone")
+    contacts = [found[r][1] for r in rids]
+    con.register(
+        "contacts",
+        pa.table(
+            {
+                "rid": rids,
+                "name": [pii.mask_name(c.name) if c.name else None for c in contacts],
+                "phone": [pii.mask_phone(c.mobile) if c.mobile else None for c in contacts],
+                "phone_key": [
+                    pii.phone_key(c.mobile, secret) if c.mobile else None for c in contacts
+                ],
+            }
+        ),
+    )
+    con.execute(
+        "UPDATE stg_requests SET contact_name_masked = c.name, contact_phone_masked = c.phone,"
+        " contact_phone_key = c.phone_key FROM contacts AS c WHERE stg_requests.rowid = c.rid"
+    )
+    con.unregister("contacts")
+    vault.write(
+        settings,
+        (
+            vault.Contact(ids[r], c.name, pii.digits(c.mobile) if c.mobile else None, found[r][0])
+            for r, c in zip(rids, contacts, strict=True)
+        ),
+    )
+    return sum(1 for c in contacts if c.name or c.mobile)
+
+
+def _scrub_quarantine(con: duckdb.DuckDBPyConnection) -> int:
+    """Scrub every string inside the quarantined raw records; return how many changed.
+
+    Raw records are JSON (a row's source values, a malformed line's text): decoded, so a
+    number split by an escaped tab is seen as the citizen wrote it, scrubbed value by value
+    (every kind: these are whole records), and encoded again. Quarantine is small.
+    """
+    rows = con.execute("SELECT rowid, raw FROM quarantine WHERE raw IS NOT NULL").fetchall()
+    leaves: list[str] = []
+    decoded: list[Any] = []
+    for _, raw in rows:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        decoded.append(value)
+        _collect_strings(value, leaves)
+    scrubbed = iter(e.text for e in pii.extract_many(leaves))
+    changed_ids: list[int] = []
+    changed_raw: list[str] = []
+    for (rid, raw), value in zip(rows, decoded, strict=True):
+        clean = _replace_strings(value, scrubbed)
+        text = (
+            clean
+            if isinstance(value, str) and raw == value
+            else json.dumps(clean, ensure_ascii=False)
+        )
+        if clean != value:
+            changed_ids.append(rid)
+            changed_raw.append(text)
+    if changed_ids:
+        con.register("scrubbed", pa.table({"rid": changed_ids, "raw": changed_raw}))
+        con.execute(
+            "UPDATE quarantine SET raw = scrubbed.raw FROM scrubbed"
+            " WHERE quarantine.rowid = scrubbed.rid"
+        )
+        con.unregister("scrubbed")
+    return len(changed_ids)
+
+
+def _collect_strings(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _collect_strings(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_strings(v, out)
+
+
+def _replace_strings(value: Any, scrubbed: Any) -> Any:
+    """``value`` with its strings replaced, in :func:`_collect_strings` order."""
+    if isinstance(value, str):
+        return next(scrubbed)
+    if isinstance(value, dict):
+        return {k: _replace_strings(v, scrubbed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_strings(v, scrubbed) for v in value]
+    return value
 
 
 def _ingest_categories(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict[str, Any]:

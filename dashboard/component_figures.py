@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.figures import ACCENT, MUTED, TEXT, Figure, _map_layout, outline_traces
+from dashboard.fmt import plotly_text
 
 #: Colours of a component's state: the register's status classes, and alarming (a sensor
 #: that raised an alarm lately), which outranks the register's "normal".
@@ -162,7 +163,7 @@ def component_point_map(
                 },
                 # the drill path goes last (dashboard.callbacks.map_click_href): none here
                 "customdata": [
-                    [str(v) for v in row] + [""]
+                    [plotly_text(v) for v in row] + [""]
                     for row in sub[
                         [
                             "component_id",
@@ -267,7 +268,7 @@ def component_cell_map(
                 "lat": _coord(sub["lat"]),
                 "marker": marker,
                 "customdata": [
-                    [name, *(f"{v:,}" for v in (n, a)), f"{s:.0%}"]
+                    [plotly_text(name), *(f"{v:,}" for v in (n, a)), f"{s:.0%}"]
                     + [f"{v:,}" for v in (d, r, x, al, f)]
                     + [""]
                     for n, a, s, d, r, x, al, f in zip(

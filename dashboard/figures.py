@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 import pandas as pd
 
+from dashboard.fmt import plotly_text
+
 Figure = dict[str, Any]
 
 #: The worry index is always coloured on this fixed range, whatever the view holds, so that
@@ -249,7 +251,7 @@ def _hover(labels: Mapping[str, str]) -> str:
 def _customdata(frame: pd.DataFrame, worry: list[str], name_col: str) -> list[list[Any]]:
     # Hover and click read positions 0-5; the drill path is always last (see callbacks).
     return [
-        [int(r), int(o), int(d), w, n, p]
+        [int(r), int(o), int(d), w, plotly_text(n), p]
         for r, o, d, w, n, p in zip(
             frame["requests"],
             frame["open"],
@@ -388,12 +390,13 @@ def hex_map(
                 "mode": "markers+text",
                 "lon": [float(v) for v in children["lng"]],
                 "lat": [float(v) for v in children["lat"]],
-                "text": list(children["label"]),
+                "text": [plotly_text(v) for v in children["label"]],
                 "textposition": "top center",
                 "textfont": {"size": 15, "color": "#ffffff", "family": "Open Sans Bold"},
                 "marker": {"size": 7, "color": "#ffffff", "opacity": 0.9},
                 "customdata": [
-                    [n, p] for n, p in zip(children["name"], children["drill_path"], strict=True)
+                    [plotly_text(n), p]
+                    for n, p in zip(children["name"], children["drill_path"], strict=True)
                 ],
                 "hovertemplate": "<b>%{customdata[0]}</b><extra></extra>",
                 "showlegend": False,
@@ -533,7 +536,7 @@ def marks_trace(marks: pd.DataFrame | None) -> dict[str, Any]:
             "color": [colour for colour, _ in kinds],
             "opacity": 0.95,
         },
-        "hovertext": list(frame["label"]),
+        "hovertext": [plotly_text(v) for v in frame["label"]],
         "hoverinfo": "text",
         "showlegend": False,
     }
@@ -694,7 +697,7 @@ def category_bars(categories: pd.DataFrame, *, lang: str, text: Mapping[str, str
     if categories.empty:
         return empty_figure(text["empty"])
     ordered = categories.iloc[::-1]
-    names = list(ordered["l1_en" if lang == "en" else "l1_zh"])
+    names = [plotly_text(v) for v in ordered["l1_en" if lang == "en" else "l1_zh"]]
     requests = [int(v) for v in ordered["requests"]]
     opened = [int(v) for v in ordered["open"]]
     return {
@@ -791,7 +794,7 @@ def lamp_map(
                 "lat": [float(v) for v in sub["lat"]],
                 "marker": {"size": 7 if lamp == "green" else 10, "color": LAMP_COLORS[lamp]},
                 "customdata": [
-                    [rid, cat, f"{h:.1f}", ""]
+                    [plotly_text(rid), plotly_text(cat), f"{h:.1f}", ""]
                     for rid, cat, h in zip(
                         sub["request_id"], sub["l4"], sub["open_hours"].fillna(0.0), strict=True
                     )
@@ -846,7 +849,7 @@ def interval_chart(
             "mode": "markers",
             "name": label,
             "x": [None if math.isnan(v) else round(v, 2) for v in value],
-            "y": [names[i] for i in rows],
+            "y": [plotly_text(names[i]) for i in rows],
             "marker": {"size": 9, "color": color},
             "hovertemplate": "%{y}: %{x:.1f}" + suffix + "<extra></extra>",
         }

@@ -110,3 +110,18 @@ def text_lang(text: str) -> str:
     ``en``) so that screen readers, fonts and the language tests treat it as what it is.
     """
     return "zh-CN" if _CJK.search(text) else "en"
+
+
+def plotly_text(value: object) -> str:
+    """Return citizen or source text safe to put in a plotly label, hover or tick.
+
+    plotly.js reads label text as pseudo-HTML (``<b>``, ``<br>``, ``<a href=…>``, ``<span
+    style=…>``): an address typed as ``<a href="https://…">`` would become a link on the
+    map. With ``<`` and ``>`` as entities no tag survives, and plotly draws the text as
+    typed (it splits tags first, then decodes entities in the text between them, so ``&``
+    needs no escaping and "Environment & water" stays as it is). Use it on every value that
+    did not come from our own code or translations: unit, category and department names,
+    addresses, owners.
+    """
+    text = NA if is_missing(value) else str(value)
+    return text.replace("<", "&lt;").replace(">", "&gt;")

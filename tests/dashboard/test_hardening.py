@@ -14,10 +14,11 @@ from typing import Any
 
 import duckdb
 import flask
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from dashboard import data, hardening
+from dashboard import data, figures, fmt, hardening
 from pipelines import cli
 from pipelines.settings import Settings
 from tests.signin import PASSWORD
@@ -389,3 +390,103 @@ def test_the_wsgi_factory_never_debugs_whatever_the_environment(built_city):
         "ui": False,
         "props": False,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# citizen text in plotly labels
+
+_PLANTED = (
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">call me</a>',
+    "<b>URGENT</b> & <br>second line",
+)
+
+
+@pytest.mark.parametrize("planted", _PLANTED)
+def test_plotly_text_is_drawn_exactly_as_typed(planted):
+    import html
+
+    shown = fmt.plotly_text(planted)
+    # plotly splits tags first, then decodes entities in the text: no tag is left to split
+    assert "<" not in shown and ">" not in shown
+    assert html.unescape(shown) == planted
+
+
+def test_an_ampersand_is_left_as_typed():
+    assert fmt.plotly_text("Environment & water") == "Environment & water"
+
+
+def test_missing_text_shows_the_dash():
+    assert fmt.plotly_text(None) == fmt.NA
+    assert fmt.plotly_text(float("nan")) == fmt.NA
+
+
+@pytest.mark.parametrize("planted", _PLANTED)
+def test_a_planted_category_name_is_text_on_the_category_bars(planted):
+    categories = pd.DataFrame(
+        {
+            "l1_zh": [planted, "道路"],
+            "l1_en": [planted, "Roads"],
+            "requests": [9, 4],
+            "open": [2, 1],
+        }
+    )
+    figure = figures.category_bars(
+        categories, lang="en", text={"requests": "Requests", "open": "Open", "empty": "-"}
+    )
+    names = figure["data"][0]["y"]
+    assert fmt.plotly_text(planted) in names
+    assert planted not in names
+
+
+@pytest.mark.parametrize("planted", _PLANTED)
+def test_a_planted_unit_name_is_text_in_the_ranking_chart_and_map_hover(planted):
+    ranked = pd.DataFrame({"value": [0.5], "ci_low": [0.4], "ci_high": [0.6], "eligible": [True]})
+    chart = figures.interval_chart(
+        ranked, names=[planted], unit="share", text={"ranked": "r", "too_few": "t", "empty": "-"}
+    )
+    assert chart["data"][0]["y"] == [fmt.plotly_text(planted)]
+    frame = pd.DataFrame(
+        {"requests": [3], "open": [1], "overdue": [0], "name": [planted], "drill_path": ["/x"]}
+    )
+    (row,) = figures._customdata(frame, ["12.0"], "name")
+    assert row[4] == fmt.plotly_text(planted)
+    assert row[5] == "/x"  # the drill path is left alone
+    marks = pd.DataFrame({"lng": [114.0], "lat": [22.5], "kind": ["alert"], "label": [planted]})
+    assert figures.marks_trace(marks)["hovertext"] == [fmt.plotly_text(planted)]
+
+
+@pytest.mark.parametrize("planted", _PLANTED)
+def test_a_planted_owner_or_address_is_text_in_the_component_hover(planted):
+    from dashboard import component_figures
+
+    row = {
+        "component_id": "C-1",
+        "kind": "manhole",
+        "kind_name": "Manhole",
+        "state": "normal",
+        "state_text": "In service",
+        "owner": planted,
+        "property_unit": planted,
+        "maintainer": planted,
+        "last_alarm_text": "—",
+        "failures_30d": 0,
+        "lng": 114.05,
+        "lat": 22.54,
+    }
+    figure = component_figures.component_point_map(
+        pd.DataFrame([row]),
+        kinds=[("manhole", "Manhole")],
+        bbox=(114.0, 22.5, 114.1, 22.6),
+        unit_outline=None,
+        child_outlines=[],
+        text={
+            k: k
+            for k in ("status", "owner", "property_unit", "maintainer", "last_alarm", "failures")
+        },
+    )
+    custom = [c for t in figure["data"] for c in t.get("customdata", [])]
+    assert custom, figure["data"]
+    shown = custom[0]
+    assert shown[3] == shown[4] == shown[5] == fmt.plotly_text(planted)
+    assert all(planted not in str(c) for c in custom)

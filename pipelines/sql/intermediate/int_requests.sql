@@ -1,5 +1,6 @@
 -- One row per accepted request with place, category, lifecycle, time limits and whether it
--- repeats an earlier request (same type, same place, within the repeat window).
+-- repeats an earlier request (same type, same place, within the repeat window), and whether
+-- its caller (phone key) called in the 30 days before.
 -- Inputs: stg_requests, int_request_geo, int_request_lifecycle, stg_categories,
 -- int_request_due, category_severity (code, severity: the worry index's category weight). Params: $default_limit_hours, $repeat_window_days.
 with requests as (
@@ -42,6 +43,11 @@ joined as (
             r.created_local + to_hours(coalesce(c.time_limit_hours, $default_limit_hours))
         ) as due_at,
         r.address,
+        -- scrubbed at ingest; the contact only masked and as a keyed hash (issue 7)
+        r.description,
+        r.contact_name_masked,
+        r.contact_phone_masked,
+        r.contact_phone_key,
         r.component_id,
         g.lng,
         g.lat,
@@ -83,7 +89,14 @@ final as (
                 partition by event_type, place_key order by created_local, request_id
             ) >= created_local - to_days($repeat_window_days::INTEGER),
             false
-        ) as is_repeat
+        ) as is_repeat,
+        -- the same caller (phone key) reported something in the 30 days before
+        contact_phone_key is not null and coalesce(
+            lag(created_local) over (
+                partition by contact_phone_key order by created_local, request_id
+            ) >= created_local - interval 30 day,
+            false
+        ) as is_repeat_caller
     from joined
 )
 

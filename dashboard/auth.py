@@ -349,15 +349,16 @@ def install(app: dash.Dash, settings: Settings) -> None:
         on anything but loopback.
     """
     global _STATE
-    _STATE = _State(settings)
+    state = _State(settings)
     server: Flask = app.server
-    demo = [u.name for u in _STATE.users.users().values() if u.demo]
+    demo = [u.name for u in state.users.users().values() if u.demo]
     if demo and settings.host not in _LOOPBACK:
         raise RuntimeError(
             f"{settings.users_path} holds demo users {demo} whose password is published; "
             f"they may only serve on loopback, not {settings.host}. Replace them with "
             "`yiwang user add` before serving on a network."
         )
+    _STATE = state
     server.before_request(_gate)
     server.add_url_rule(LOGIN, "yiwang_login", login, methods=["GET", "POST"])
     server.add_url_rule(LOGOUT, "yiwang_logout", logout, methods=["POST"])

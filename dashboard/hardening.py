@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 #: mistype a few passwords at shift start.
 LOGIN_ADDRESS_RATE = "30/minute;200/hour"
 #: Downloads per user: a person exporting what they look at, not a scraper.
-EXPORT_RATE = "10/minute;300/day"
+EXPORT_RATE = "30/minute;1000/day"
 #: Contact reveals (unmasking a citizen's phone) per user: a grid chief's call-backs.
 CONTACT_RATE = "10/minute;100/day"
 

@@ -357,6 +357,7 @@ def _watermark(meta: data.Meta, lang: Lang, now: datetime, build: str) -> list[C
             t("wall.refreshed", lang, time=_local(now, meta.timezone).strftime("%H:%M")),
             className="yw-wall-refreshed",
         ),
+        html.Span(t("wall.suppressed", lang, k=_k()), className="yw-wall-suppressed"),
     ]
 
 
@@ -437,14 +438,81 @@ def _title(
     return html.Header(parts, id=ids.WALL_TITLE, className="yw-wall-title")
 
 
+# ---------------------------------------------------------------------------------------------
+# small counts on a shared screen
+#
+# A wall is read by everyone in the room, so a count small enough to point at a person ("2
+# complaints about noise at this community") is shown as "<k" (``suppress_below``), and
+# chart points and bars of fewer than k requests are left out. Zero is shown: it names
+# nobody. Rates and the worry index are not counts and stay.
+
+
+def _k() -> int:
+    return max(1, int(data.settings().suppress_below))
+
+
+def is_small(value: object, k: int) -> bool:
+    """Whether ``value`` is a count a shared screen must not show (1 ≤ value < k)."""
+    return not fmt.is_missing(value) and 0 < float(value) < k  # type: ignore[arg-type]
+
+
+def count_text(value: object, k: int) -> str:
+    """A count as the wall shows it: ``<k`` when small, else the formatted number."""
+    return f"<{k}" if is_small(value, k) else fmt.fmt_int(value)
+
+
+def _suppress_trend(figure: dict[str, Any], daily: Any, k: int) -> dict[str, Any]:
+    """Blank the trend's points whose bucket holds fewer than ``k`` requests (or closings)."""
+    if not figure.get("data") or daily is None or daily.empty:
+        return figure
+    traces = []
+    for trace, column in zip(figure["data"], ("requests", "closed"), strict=False):
+        counts = list(daily[column])
+        y = [None if is_small(c, k) else v for v, c in zip(trace["y"], counts, strict=True)]
+        traces.append({**trace, "y": y, "connectgaps": False})
+    return {**figure, "data": traces}
+
+
+def _suppress_bars(figure: dict[str, Any], k: int) -> dict[str, Any]:
+    """Leave out the category bars (requests, open) of fewer than ``k``."""
+    if not figure.get("data"):
+        return figure
+    traces = []
+    for trace in figure["data"]:
+        x = [None if is_small(v, k) else v for v in trace.get("x", [])]
+        out = {**trace, "x": x}
+        if "text" in trace:
+            out["text"] = [f"<{k}" if v is None else f"{v:,}" for v in x]
+        traces.append(out)
+    return {**figure, "data": traces}
+
+
+def _without_hover(figure: dict[str, Any]) -> dict[str, Any]:
+    """The wall's map: colours only. Nobody hovers on a wall, so no per-cell counts are sent."""
+    traces = []
+    for trace in figure.get("data", []):
+        bare = {
+            key: value
+            for key, value in trace.items()
+            if key not in ("customdata", "text", "hovertext", "hovertemplate")
+        }
+        traces.append({**bare, "hoverinfo": "skip"})
+    return {**figure, "data": traces}
+
+
 def _kpis(k: Mapping[str, Any] | None, lang: Lang) -> html.Div:
     """Six big numbers, named from the metric registry (as the cockpit's KPI strip)."""
     values: Mapping[str, Any] = k or {}
+    small = _k()
     tiles = []
     for mid in KPIS:
         metric = metrics.metric(mid)
         raw = values.get(mid)
-        text = fmt.fmt_metric(raw if metric.unit != "count" else (raw or 0), metric.unit)
+        text = (
+            count_text(raw or 0, small)
+            if metric.unit == "count"
+            else fmt.fmt_metric(raw, metric.unit)
+        )
         style = (
             {"color": figures.worry_color(raw)}
             if mid == "worry_index" and not fmt.is_missing(raw)
@@ -477,7 +545,7 @@ def _graph(component_id: str, figure: Mapping[str, Any], class_name: str = "") -
 
 
 def _map(unit: data.Unit, pid: str, lang: Lang, scale: float) -> html.Section:
-    figure = scale_figure(cockpit.map_figure(unit.unit_id, pid, lang), scale)
+    figure = scale_figure(_without_hover(cockpit.map_figure(unit.unit_id, pid, lang)), scale)
     return components.panel(
         t("wall.panel.map", lang),
         _graph(ids.WALL_MAP, figure, "yw-map"),
@@ -486,8 +554,9 @@ def _map(unit: data.Unit, pid: str, lang: Lang, scale: float) -> html.Section:
 
 
 def _trend(unit: data.Unit, period: data.Period, lang: Lang, scale: float) -> html.Section:
+    daily = data.trend(unit, period)
     figure = figures.trend_chart(
-        data.trend(unit, period),
+        daily,
         lang=lang,
         text={
             "requests": t("trend.requests", lang),
@@ -497,7 +566,7 @@ def _trend(unit: data.Unit, period: data.Period, lang: Lang, scale: float) -> ht
     )
     return components.panel(
         t("panel.trend_week" if period.bucket == "week" else "panel.trend_day", lang),
-        _graph(ids.WALL_TREND, scale_figure(figure, scale)),
+        _graph(ids.WALL_TREND, scale_figure(_suppress_trend(figure, daily, _k()), scale)),
         class_name="yw-wall-trend",
         extra=components.legend_key(
             [(t("trend.requests", lang), figures.ACCENT), (t("trend.closed", lang), figures.CLOSED)]
@@ -517,7 +586,7 @@ def _categories(unit: data.Unit, pid: str, lang: Lang, n: int, scale: float) -> 
     )
     return components.panel(
         t("panel.categories", lang, n=n),
-        _graph(ids.WALL_CATEGORIES, scale_figure(figure, scale)),
+        _graph(ids.WALL_CATEGORIES, scale_figure(_suppress_bars(figure, _k()), scale)),
         class_name="yw-wall-categories",
         extra=components.legend_key(
             [(t("col.requests", lang), figures.ACCENT), (t("col.open", lang), figures.OPEN)]
@@ -549,6 +618,7 @@ def _ranking(unit: data.Unit, pid: str, lang: Lang, rows: int) -> html.Section:
 
 
 def _leaders(ranked: Any, lang: Lang, *, highlight: str) -> html.Table:
+    small = _k()
     head = html.Thead(
         html.Tr(
             [
@@ -577,8 +647,8 @@ def _leaders(ranked: Any, lang: Lang, *, highlight: str) -> html.Table:
                 [
                     html.Td(str(i), className="yw-col-rank"),
                     html.Td(str(name), className="yw-col-name"),
-                    html.Td(fmt.fmt_int(row.requests), className="yw-num"),
-                    html.Td(fmt.fmt_int(row.overdue), className="yw-num yw-overdue"),
+                    html.Td(count_text(row.requests, small), className="yw-num"),
+                    html.Td(count_text(row.overdue, small), className="yw-num yw-overdue"),
                     html.Td(fmt.fmt_pct(row.satisfaction_rate), className="yw-num yw-wall-wide"),
                     html.Td(badge, className="yw-num"),
                 ],

@@ -22,6 +22,15 @@ def app(built_city: Settings) -> dash.Dash:
     return create_app(built_city)
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(request: pytest.FixtureRequest) -> None:
+    """Each test starts with empty rate-limit counters (the app lives for the session)."""
+    if "app" in request.fixturenames:
+        server = request.getfixturevalue("app").server
+        for limiter in server.extensions.get("limiter", ()):
+            limiter.reset()
+
+
 @pytest.fixture
 def client(app: dash.Dash, built_city: Settings) -> Any:
     """A Flask test client signed in as the city-wide admin."""

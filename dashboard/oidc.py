@@ -153,13 +153,13 @@ def _failed(status: int, reason: str, user: str | None = None) -> Response:
         auth.audit("login_failed", user=user, method="oidc", reason=reason)
     except audit_log.AuditError:
         log.exception("cannot audit a failed single sign-on")
-    return auth._login_page(status, t("login.sso_failed", _lang()))
+    return auth.login_page(status, t("login.sso_failed", _lang()))
 
 
 def start() -> Response:
     """``GET /auth/oidc/start``: send the browser to the IdP, remembering ``next``."""
     sso = _sso()
-    wanted = auth._safe_next(request.args.get("next"))
+    wanted = auth.safe_next(request.args.get("next"))
     redirect_uri = url_for("yiwang_oidc_callback", _external=True)
     try:
         sso.metadata()
@@ -223,7 +223,7 @@ def callback() -> Response:
     except audit_log.AuditError:
         # start_session fails closed when the login cannot be audited.
         log.exception("cannot audit a single sign-on")
-        return auth._login_page(503, t("login.sso_failed", _lang()))
+        return auth.login_page(503, t("login.sso_failed", _lang()))
 
 
 def install(app: dash.Dash, settings: Settings) -> None:

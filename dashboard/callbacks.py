@@ -20,6 +20,7 @@ from dash import ClientsideFunction, Input, Output, State, no_update
 from dashboard import (
     backlog_view,
     components_view,
+    contact,
     export,
     grid_view,
     ids,
@@ -175,3 +176,4 @@ def register(app: dash.Dash) -> None:
     # Each audience's screens register their own callbacks (wall, grid chief, playback …).
     for feature in (wall, grid_view, backlog_view, components_view, export):
         feature.register(app)
+    contact.register(app)

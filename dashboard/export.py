@@ -25,7 +25,7 @@ import dash
 import flask
 from dash import dcc, html
 
-from dashboard import access, auth, components_view, data, fmt, ids
+from dashboard import access, auth, components_view, contact, data, fmt, ids
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, resolve_lang, t
 from pipelines import export as core
@@ -174,6 +174,7 @@ def download(name: str) -> flask.Response:
     try:
         asked = parse(name, dict(flask.request.args.items()))
         build, (rows, capped) = data.run(_rows_on, asked.selection)
+        rows = contact.shown_columns(rows)
         body = core.encode(rows, asked.fmt)
     except (BadExport, core.ExportError) as exc:
         return _text(str(exc), 400)

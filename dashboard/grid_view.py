@@ -30,7 +30,18 @@ import pandas as pd
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from dashboard import access, cockpit, components, data, figures, fmt, grid_map, ids, routes
+from dashboard import (
+    access,
+    cockpit,
+    components,
+    contact,
+    data,
+    figures,
+    fmt,
+    grid_map,
+    ids,
+    routes,
+)
 from dashboard.components.panels import attributes
 from dashboard.export import export_href
 from dashboard.i18n import Lang, resolve_lang, t
@@ -429,6 +440,7 @@ def _total(frame: pd.DataFrame) -> int:
 def _requests(unit: data.Unit, state: Shown, limit: int) -> html.Section:
     lang = state.lang
     rows = data.read(grid_queries.open_requests, unit.unit_id, limit=limit)
+    shown = contact.masked_contacts(unit.unit_id, tuple(str(r) for r in rows["request_id"]))
     items = []
     for r in rows.itertuples():
         lamp = str(r.lamp) if r.lamp in ("red", "yellow", "green") else "green"
@@ -458,6 +470,7 @@ def _requests(unit: data.Unit, state: Shown, limit: int) -> html.Section:
                         className="yw-grid-item-head",
                     ),
                     html.Div(components.as_recorded(r.address), className="yw-grid-item-addr"),
+                    *contact.worklist_lines(str(r.request_id), unit.unit_id, shown, lang),
                     html.Div(" · ".join(meta), className="yw-grid-item-meta"),
                 ],
                 className="yw-grid-item",

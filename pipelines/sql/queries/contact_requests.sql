@@ -1,0 +1,28 @@
+-- What a request's citizen said and how to reach them, masked (issue 7): the scrubbed
+-- description and the masked name and phone of the given requests that lie in the unit (a
+-- request lies in the unit when its leaf does, in any hierarchy; the city's own id places
+-- nothing out). The phone key never leaves the warehouse this way.
+-- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_unit.
+-- Params: $unit_id, $request_ids (a list).
+with wanted as (
+    select unnest($request_ids::VARCHAR[]) as request_id
+),
+
+in_unit as (
+    select distinct p.request_id
+    from fact_request_place as p
+    inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
+    where l.unit_id = $unit_id::VARCHAR
+        and p.request_id in (select request_id from wanted)
+)
+
+select
+    r.request_id,
+    r.description,
+    r.contact_name_masked,
+    r.contact_phone_masked
+from fact_request as r
+where r.request_id in (select request_id from wanted)
+    and ($unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
+        or r.request_id in (select request_id from in_unit))
+order by r.request_id

@@ -42,8 +42,9 @@ CSRF_COOKIE = "yiwang_login_csrf"
 LOGIN = "/login"
 LOGOUT = "/logout"
 _STYLE = "/login.css"
-#: Routes open without a session (the SSO module adds its own).
-PUBLIC_PATHS = {LOGIN, _STYLE}
+#: Routes open without a session (the SSO module adds its own). The favicon is the one the
+#: browser asks for on the login page; it holds nothing.
+PUBLIC_PATHS = {LOGIN, _STYLE, "/favicon.ico", "/_favicon.ico"}
 _HERE = Path(__file__).resolve().parent
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

@@ -150,6 +150,14 @@ def unknown_unit(level: str, unit_id: object, *, lang: Lang, period: str | None)
     )
 
 
+def account(lang: Lang) -> html.Form | None:
+    """The signed-in user's name, role and sign-out button (nothing outside the web)."""
+    principal = access.current()
+    if principal is access.SYSTEM:
+        return None
+    return components.account_menu(principal.user, t(f"role.{principal.role.name}", lang), lang)
+
+
 def unknown_unit_text(unit_id: object, level_label: str, lang: Lang) -> str:
     """Why a unit id shows nothing, without confirming a unit outside the asker's scope.
 
@@ -204,6 +212,8 @@ def _cockpit(
         lang=lang,
         as_of=fmt.fmt_local_time(meta.as_of_local),
         built=fmt.fmt_utc_as_local(meta.built_at_utc, meta.timezone),
+        account=account(lang),
+        show_quality=access.current().role.can_see_quality,
     )
     tabs = _view_tabs(unit, pid, lang, hierarchy, view)
     ticker = _ticker(unit, lang, pid)

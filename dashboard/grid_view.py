@@ -189,6 +189,7 @@ def _view(unit: data.Unit, shown: Shown) -> html.Div:
                 ],
                 className="yw-grid-cards",
             ),
+            html.Footer(cockpit.account(lang), className="yw-grid-account"),
         ],
         id=ids.GRID_VIEW,
         className=f"yw-grid yw-grid-level-{unit.level}",

@@ -36,6 +36,7 @@ NOT_FOUND = "not-found"
 # data-quality page
 QUALITY_TABLE = "quality-table"
 QUALITY_LINK = "quality-link"
+ACCOUNT = "account"
 
 # view tabs (overview, SLA, ranking) of a unit page
 VIEW_TABS = "cockpit-views"

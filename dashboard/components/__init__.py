@@ -7,7 +7,7 @@ Every visible string is passed in already translated or looked up with
 from __future__ import annotations
 
 from dashboard.components.empty import empty_state
-from dashboard.components.header import BreadcrumbItem, header
+from dashboard.components.header import BreadcrumbItem, account_menu, header
 from dashboard.components.kpis import kpi_strip
 from dashboard.components.panels import graph, legend_key, panel, playback_stores
 from dashboard.components.ranking import ranking_table
@@ -17,6 +17,7 @@ from dashboard.components.ticker import TickerItem, alert_ticker
 __all__ = [
     "BreadcrumbItem",
     "TickerItem",
+    "account_menu",
     "alert_ticker",
     "as_recorded",
     "empty_state",

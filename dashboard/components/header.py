@@ -58,6 +58,8 @@ def header(
     lang: Lang,
     as_of: str,
     built: str,
+    account: Component | None = None,
+    show_quality: bool = True,
 ) -> html.Header:
     """Return the header bar.
 
@@ -77,6 +79,10 @@ def header(
         Data as-of time, already formatted.
     built
         Build time, already formatted.
+    account
+        Who is signed in, with the sign-out button (``None``: nobody to show).
+    show_quality
+        Whether to link the data-quality page (only roles that may open it).
 
     Returns
     -------
@@ -130,11 +136,17 @@ def header(
                 [
                     html.Div([html.Span(t("header.as_of", lang)), html.B(as_of)]),
                     html.Div([html.Span(t("header.built", lang)), html.Span(built)]),
-                    dcc.Link(
-                        t("header.quality", lang),
-                        href=routes.with_query("/quality", lang=lang),
-                        id=ids.QUALITY_LINK,
-                        className="yw-quality-link",
+                    *(
+                        [
+                            dcc.Link(
+                                t("header.quality", lang),
+                                href=routes.with_query("/quality", lang=lang),
+                                id=ids.QUALITY_LINK,
+                                className="yw-quality-link",
+                            )
+                        ]
+                        if show_quality
+                        else []
                     ),
                 ],
                 id=ids.AS_OF,
@@ -143,4 +155,22 @@ def header(
         ],
         className="yw-controls",
     )
+    if account is not None:
+        controls.children.append(account)
     return html.Header([title, controls], className="yw-header")
+
+
+def account_menu(user: str, role_label: str, lang: Lang) -> html.Form:
+    """Who is signed in and a sign-out button (a plain POST form: works without scripts)."""
+    return html.Form(
+        [
+            html.Span(user, className="yw-account-user", lang="zxx"),
+            html.Span(role_label, className="yw-account-role"),
+            html.Button(t("auth.logout", lang), type="submit", className="yw-account-logout"),
+        ],
+        action="/logout",
+        method="POST",
+        id=ids.ACCOUNT,
+        className="yw-account",
+        title=t("auth.signed_in_as", lang),
+    )

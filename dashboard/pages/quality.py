@@ -13,7 +13,7 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from dashboard import cockpit, data, fmt, ids, routes
+from dashboard import access, cockpit, components, data, fmt, ids, routes
 from dashboard.i18n import Lang, resolve_lang, t
 
 dash.register_page(__name__, path="/quality", name="Data quality", title="一网统管 · 数据质量")
@@ -38,6 +38,15 @@ BOUNDARY_ITEMS = (
 def layout(**kwargs: Any) -> html.Div:
     """Render the quality report of the served build in the URL's language."""
     lang = resolve_lang(kwargs.get("lang"))
+    if not access.current().role.can_see_quality:
+        # The page shows quarantined input rows and the whole city's counts.
+        return components.empty_state(
+            t("auth.no_quality.title", lang),
+            t("auth.no_quality.body", lang),
+            back_href=routes.with_query("/", lang=lang),
+            back_text=t("empty.back", lang),
+            component_id=ids.QUALITY_TABLE,
+        )
     try:
         by_dataset = data.quality_by_dataset()
         issues = data.boundary_issues()

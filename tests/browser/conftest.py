@@ -124,7 +124,7 @@ def serve(
     try:
         while True:
             try:
-                with urllib.request.urlopen(base + "/", timeout=2) as response:
+                with urllib.request.urlopen(base + "/login", timeout=2) as response:
                     if response.status == 200:
                         break
             except (urllib.error.URLError, OSError):

@@ -302,7 +302,7 @@ def _limit_endpoint(
 
 
 def _debug_off(app: dash.Dash) -> None:
-    """Switch Flask's debug mode and Dash's dev tools off, whatever the environment says.
+    """Switch Flask's debug mode and Dash's dev tools off, whatever the variables say.
 
     ``FLASK_DEBUG`` and ``DASH_UI``/``DASH_PROPS_CHECK``-style variables would otherwise turn
     them on under a production server; only ``yiwang serve --debug`` (loopback only, see

@@ -123,6 +123,8 @@ def la(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     report = run_all(settings, skip_if_fresh=True)
     typer.echo(f"LA warehouse at {target}: {json.dumps(report.get('publish', report))}")
+    if write_demo_users(settings, scoped=False) is not None:
+        typer.echo("demo users admin, leader, analyst (password yiwang-demo) written")
     if serve_after:
         serve(data_dir=target, host=host, port=port)
 

@@ -125,8 +125,12 @@ def show(
         typer.echo(json.dumps(record, ensure_ascii=False))
 
 
-def write_demo_users(settings: Settings) -> Path | None:
-    """Give the demo one user per role (password ``yiwang-demo``) unless a users file exists."""
+def write_demo_users(settings: Settings, *, scoped: bool = True) -> Path | None:
+    """Give the demo one user per role (password ``yiwang-demo``) unless a users file exists.
+
+    ``scoped=False`` writes only the city-wide ones (admin, leader, analyst): for cities
+    whose unit ids are not known before the build (Los Angeles).
+    """
     from dashboard import users
 
     path = settings.users_path
@@ -134,6 +138,8 @@ def write_demo_users(settings: Settings) -> Path | None:
         return None
     # Futian (福田区) and its first street, community and grid: fixed by the demo geography.
     demo = users.demo_users("440304", "440304001", "440304001001", "440304001001001")
+    if not scoped:
+        demo = {name: u for name, u in demo.items() if "*" in u.scope}
     users.write(
         path,
         demo,

@@ -754,6 +754,41 @@ def _check_query(query: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
         _require(unit_id)
 
 
+def _ancestors_of_scope(b: Build, principal: access.Principal) -> frozenset[str]:
+    units = _units(b)
+    return frozenset(
+        a.unit_id for s in principal.scope if s in units for a in _chain(b, units[s])[:-1]
+    )
+
+
+def _cut_to_scope(result: Any) -> Any:
+    """Drop rows that reach outside the scope (alerts, hotspot cells and clusters).
+
+    Signal rows list every unit they touch, with their ancestors, in ``unit_ids`` (a
+    city-wide alert folds many streets; a cluster can straddle a boundary). A scoped user
+    keeps only the rows whose units are all theirs or above them and at least one theirs,
+    so no statistic that counts outside records reaches them.
+    """
+    principal = access.current()
+    if principal.everywhere or not isinstance(result, pd.DataFrame):
+        return result
+    if "unit_ids" not in result.columns or result.empty:
+        return result
+    b = current_build()
+    above = _ancestors_of_scope(b, principal)
+
+    def inside(unit_ids: Any) -> bool:
+        if unit_ids is None or (isinstance(unit_ids, float) and pd.isna(unit_ids)):
+            return False
+        mine = [_visible(b, str(u), principal) for u in unit_ids]
+        # every unit touched is theirs or above them, and one is theirs: a row touching only
+        # units above the scope (a street's alert, seen by a grid chief) counts outsiders
+        return any(mine) and all(m or u in above for m, u in zip(mine, unit_ids, strict=True))
+
+    keep = result["unit_ids"].map(inside).astype(bool)
+    return result.loc[keep].reset_index(drop=True)
+
+
 def home() -> Unit:
     """Return where the principal's cockpit starts: the city, or the top unit of their scope.
 
@@ -802,7 +837,7 @@ def run(query: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]
     """
     _check_query(query, args, kwargs)
     b = current_build()
-    return b.name, _shared(b, query, *args, **kwargs)
+    return b.name, _cut_to_scope(_shared(b, query, *args, **kwargs))
 
 
 def read(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -813,7 +848,7 @@ def read(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     arguments must be hashable. Treat a returned frame as read-only (it is shared).
     """
     _check_query(query, args, kwargs)
-    return _read(current_build(), query, args, tuple(sorted(kwargs.items())))
+    return _cut_to_scope(_read(current_build(), query, args, tuple(sorted(kwargs.items()))))
 
 
 _CACHED = (
@@ -1281,7 +1316,7 @@ def recent_alerts(u: Unit, days: int = 30, limit: int = 12) -> pd.DataFrame:
     _require(u)
     as_of = datetime.fromisoformat(meta().as_of_local)
     since = (as_of - pd.Timedelta(days=days)).date().isoformat()
-    return _alerts(current_build(), u.level, u.unit_id, since, limit)
+    return _cut_to_scope(_alerts(current_build(), u.level, u.unit_id, since, limit))
 
 
 def hotspot_clusters(u: Unit, period_id: str) -> pd.DataFrame:
@@ -1290,7 +1325,7 @@ def hotspot_clusters(u: Unit, period_id: str) -> pd.DataFrame:
     Only periods of at most 90 days are analysed (months, last 7 and 30 days).
     """
     _require(u)
-    return _hotspot_clusters(current_build(), u.level, u.unit_id, period_id)
+    return _cut_to_scope(_hotspot_clusters(current_build(), u.level, u.unit_id, period_id))
 
 
 def period_alerts(u: Unit, period_id: str) -> pd.DataFrame:
@@ -1298,6 +1333,8 @@ def period_alerts(u: Unit, period_id: str) -> pd.DataFrame:
     _require(u)
     period = resolve_period(period_id)
     last_day = (period.end - pd.Timedelta(days=1)).date().isoformat()
-    return _alerts_between(
-        current_build(), u.level, u.unit_id, period.start.date().isoformat(), last_day
+    return _cut_to_scope(
+        _alerts_between(
+            current_build(), u.level, u.unit_id, period.start.date().isoformat(), last_day
+        )
     )

@@ -110,7 +110,7 @@ def static_paths(app: dash.Dash, built_city: Settings) -> list[str]:
     suites = [p for p in links if p.startswith("/_dash-component-suites/")]
     assets = [p for p in links if p.startswith("/assets/")]
     assert suites and assets, links
-    return suites[:3] + assets[:3] + ["/assets/cockpit.js", "/_favicon.ico"]
+    return suites[:3] + assets[:3] + ["/assets/cockpit.js"]
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +240,7 @@ def test_scripts_and_assets_refuse_without_a_live_session(
         _assert_refused(client.get(path), forbidden, path, static=True)
 
 
-def test_the_login_page_and_its_stylesheet_are_open(app):
+def test_the_login_page_its_stylesheet_and_the_favicon_are_open(app):
     client = app.server.test_client()
     page = client.get("/login", headers={"Accept": "text/html"})
     assert page.status_code == 200
@@ -248,6 +248,10 @@ def test_the_login_page_and_its_stylesheet_are_open(app):
     style = client.get("/login.css")
     assert style.status_code == 200
     assert style.mimetype == "text/css"
+    # The favicon is the same icon for everyone (the login page's tab shows it).
+    icon = client.get("/_favicon.ico")
+    assert icon.status_code == 200
+    assert icon.mimetype.startswith("image/")
 
 
 def test_an_ended_session_stays_ended_for_every_route(app, built_city, dependencies):

@@ -30,6 +30,8 @@ everything cannot pass the matrix.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import time
@@ -619,3 +621,68 @@ def test_out_of_scope_pages_do_not_echo_the_unit_id(world, role):
         if re.search(pattern, _haystack(_route(client, path)))
     ]
     assert echoed == []
+
+
+# ---------------------------------------------------------------------------------------------
+# contact details: masked for most, hidden from analysts, revealed only in scope
+
+MASKED_PHONE = re.compile(r"(?<!\d)1\d{2}\*{4}\d{4}(?!\d)")
+
+
+def _requests_csv(world: World, user: str, unit_id: str) -> str:
+    response = _get(
+        world.client(user), f"/export/requests.csv?unit={unit_id}&period={PERIOD}", html=False
+    )
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_an_analyst_export_has_no_contact_columns_or_masked_phones(world):
+    city = data.city()
+    admin = _requests_csv(world, "admin", city.unit_id)
+    if not MASKED_PHONE.search(admin):
+        pytest.skip("the demo city's requests carry no masked phones to hide")
+    assert "contact_phone_masked" in admin.partition("\n")[0]
+    analyst = _requests_csv(world, "analyst", city.unit_id)
+    header = analyst.partition("\n")[0]
+    assert "contact_phone_masked" not in header and "contact_name_masked" not in header
+    assert "contact_phone_key" not in header
+    assert MASKED_PHONE.search(analyst) is None
+    # The same rows, only the columns differ.
+    assert analyst.count("\n") == admin.count("\n")
+
+
+def test_an_analyst_sees_no_masked_contact_on_a_grid_worklist(world):
+    path = f"/grid/{GRID}?period={PERIOD}"
+    chief = _haystack(_route(world.client("grid"), path))
+    if not MASKED_PHONE.search(chief):
+        pytest.skip("the grid's worklist shows no masked phone to hide")
+    analyst = _route(world.client("analyst"), path)
+    assert analyst.status_code == 200
+    assert MASKED_PHONE.search(_haystack(analyst)) is None
+
+
+def _a_request_of(world: World, unit_id: str) -> str:
+    response = _get(world.client("admin"), f"/export/requests.csv?unit={unit_id}&period=any")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    if not rows:
+        pytest.skip(f"no request in {unit_id}")
+    return rows[0]["request_id"]
+
+
+@pytest.mark.parametrize("role", ["community", "grid"])
+def test_a_contact_outside_the_scope_is_never_revealed(world, role):
+    """The two roles that may unmask, asking for a request of a sibling unit."""
+    if "contact_reveal" not in world.app.server.view_functions:
+        pytest.skip("the contact reveal route is not in this app")
+    target = _pick(role, "sibling")
+    request_id = _a_request_of(world, target.unit.unit_id)
+    client = world.client(role)
+    for unit_id in (target.unit.unit_id, SCOPE[role]):
+        _reset_limits(client)
+        response = client.post(f"/contact/{request_id}", json={"unit": unit_id})
+        assert response.status_code in (403, 404), unit_id
+        text = _haystack(response)
+        assert re.search(r"(?<!\d)1\d{10}(?!\d)", text) is None
+        assert not target.leaks(text, world.baseline(role))

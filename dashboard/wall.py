@@ -35,7 +35,7 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, dcc, html, no_update
 from dash.development.base_component import Component
 
-from dashboard import cockpit, components, data, figures, fmt, ids
+from dashboard import access, cockpit, components, data, figures, fmt, ids
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, resolve_lang, t
 from pipelines import metrics
@@ -285,7 +285,7 @@ def compose(
     )
     root = _root(q)
     if root is None:
-        key = f"{build}|unknown|{q.level}|{q.unit_id}|{q.lang}"
+        key = f"{build}|unknown|{q.level}|{_asked_id(q)}|{q.lang}"
         body = None if key == shown else _unknown(q)
         return Frame(key, body, watermark, banner, age is not None)
     period = data.resolve_period(q.period)
@@ -310,6 +310,20 @@ def _root(q: WallQuery) -> data.Unit | None:
         return None
     u = data.unit(q.unit_id)
     return u if u is not None and u.level == q.level else None
+
+
+def _asked_id(q: WallQuery) -> str:
+    """The unit id to keep in the page: not echoed to a scoped user when it is not theirs.
+
+    Scoped users cannot tell an unknown id from another area's, so neither is repeated back
+    (as the cockpit's empty state does not repeat it).
+    """
+    if not q.unit_id or access.current().everywhere:
+        return q.unit_id or ""
+    try:
+        return q.unit_id if data.unit(q.unit_id) is not None else ""
+    except data.WarehouseUnavailableError:
+        return ""
 
 
 def _unknown(q: WallQuery) -> html.Div:
@@ -702,9 +716,11 @@ def render(level: str, unit_id: str | None = None, **query: Any) -> html.Div:
         log.exception("wall: first frame failed; the next refresh draws it")
         key, body, watermark, banner, stale = "", html.Div(), [], "", False
     classes = f"yw-wall yw-wall-{q.layout}" + (f" yw-tile-{q.tile}" if q.tile else "")
+    context = q.context()
+    context["unit_id"] = _asked_id(q) or None
     return html.Div(
         [
-            dcc.Store(id=ids.WALL_CONTEXT, data=q.context()),
+            dcc.Store(id=ids.WALL_CONTEXT, data=context),
             dcc.Store(id=ids.WALL_SHOWN, data=key),
             dcc.Store(id=ids.WALL_CLOCK),
             dcc.Store(id=ids.WALL_MAP_FITTED),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from dashboard import users
 from dashboard.auth import COOKIE
@@ -50,7 +51,7 @@ def session_token(security_dir: Path, user: str = "admin") -> str:
     return token
 
 
-def sign_in(client, settings: Settings, user: str = "admin"):  # type: ignore[no-untyped-def]
+def sign_in(client: Any, settings: Settings, user: str = "admin") -> Any:
     """Give a Flask test client the session cookie of ``user``; return the client."""
     client.set_cookie(COOKIE, session_token(settings.security_directory, user))
     return client

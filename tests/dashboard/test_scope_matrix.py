@@ -602,14 +602,6 @@ def test_a_refused_export_writes_no_export_record(world):
 # echoes: not a leak of data, but the contract is that no out-of-scope id is echoed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "dashboard/wall.py render(): the wall of an out-of-scope (or unknown) unit keeps the "
-        "requested id in its wall-context store and its wall-shown key "
-        "('…|unknown|<level>|<id>|…'); the cockpit's empty state does not echo it"
-    ),
-)
 @pytest.mark.parametrize("role", list(SCOPE))
 def test_out_of_scope_pages_do_not_echo_the_unit_id(world, role):
     target = _pick(role, "sibling")

@@ -41,7 +41,5 @@ def test_stylesheet_is_served_from_the_package(client):
 
 
 def test_responses_are_gzip_compressed(client):
-    response = client.get(
-        "/_dash-dependencies", headers={"Accept-Encoding": "gzip"}
-    )
+    response = client.get("/_dash-dependencies", headers={"Accept-Encoding": "gzip"})
     assert response.headers.get("Content-Encoding") == "gzip"

@@ -57,7 +57,7 @@ def test_deleting_reordering_or_cutting_lines_is_detected(tmp_path):
     lines = path.read_text().splitlines()
     for tampered in (
         lines[:2] + lines[3:],  # a line deleted
-        lines[:2] + [lines[3], lines[2]] + lines[4:],  # two lines swapped
+        [*lines[:2], lines[3], lines[2], *lines[4:]],  # two lines swapped
         lines[:4],  # the tail cut off: caught by the head file
     ):
         path.write_text("\n".join(tampered) + "\n")

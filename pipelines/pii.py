@@ -53,6 +53,7 @@ NUMBER_KINDS = frozenset({"mobile", "landline", "id_card"})
 
 # Full-width digits, plus and hyphen as their ASCII forms (for phone keys and masks).
 _ASCII_DIGITS = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
+_NOT_DIGIT = re.compile(r"\D")
 
 # RE2 (DuckDB) spellings of what the patterns match: RE2's \d and \s are ASCII only,
 # Python's are Unicode.
@@ -275,7 +276,9 @@ def _replace(text: str, found: list[Found]) -> str:
 
 def digits(phone: str) -> str:
     """Return a phone number's digits without the +86 country code."""
-    d = re.sub(r"\D", "", phone.translate(_ASCII_DIGITS))
+    if not phone.isascii():
+        phone = phone.translate(_ASCII_DIGITS)
+    d = phone if phone.isdigit() else _NOT_DIGIT.sub("", phone)
     return d[2:] if len(d) == 13 and d.startswith("86") else d
 
 
@@ -308,4 +311,4 @@ def phone_key(phone: str, secret: bytes) -> str:
     """
     if not secret:
         raise ValueError("phone_key needs a non-empty secret")
-    return hmac.new(secret, digits(phone).encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, digits(phone).encode(), hashlib.sha256).hex()

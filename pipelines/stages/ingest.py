@@ -274,7 +274,9 @@ def _protect_personal_data(con: duckdb.DuckDBPyConnection, settings: Settings) -
     """
     t0 = time.perf_counter()
     report: dict[str, Any] = {}
-    found = _scrub_column(con, "stg_requests", "description", pii.KINDS, pii.PREFILTER)
+    found = _scrub_column(
+        con, "stg_requests", "description", pii.KINDS, pii.PREFILTER, key="request_id"
+    )
     report["descriptions_scrubbed"] = len(found)
     report["addresses_scrubbed"] = len(
         _scrub_column(con, "stg_requests", "address", pii.NUMBER_KINDS, pii.NUMBER_PREFILTER)
@@ -296,19 +298,22 @@ def _scrub_column(
     column: str,
     kinds: frozenset[str],
     prefilter: str,
-) -> dict[int, tuple[str, pii.Extracted]]:
+    key: str = "rowid",
+) -> dict[int, tuple[str, pii.Extracted, Any]]:
     """Scrub ``table.column`` in place (fixed names of this module).
 
     Returns
     -------
     dict
-        By ``rowid`` of every changed row: its original text and the first pass's result
-        (which names the first name and mobile number found).
+        By ``rowid`` of every changed row: its original text, the first pass's result
+        (which names the first name and mobile number found) and its ``key`` column.
     """
     rows = con.execute(
-        f"SELECT rowid, {column} FROM {table} WHERE regexp_matches({column}, ?)", [prefilter]
+        f"SELECT rowid, {column}, {key} FROM {table} WHERE regexp_matches({column}, ?)",
+        [prefilter],
     ).fetchall()
-    originals: dict[int, str] = dict(rows)
+    originals: dict[int, str] = {rid: text for rid, text, _ in rows}
+    keys_of = {rid: k for rid, _, k in rows}
     first: dict[int, pii.Extracted] = {}
     current = dict(originals)
     pending = list(originals)
@@ -339,13 +344,13 @@ def _scrub_column(
             f"WHERE {table}.rowid = scrubbed.rid"
         )
         con.unregister("scrubbed")
-    return {r: (originals[r], first[r]) for r in changed}
+    return {r: (originals[r], first[r], keys_of[r]) for r in changed}
 
 
 def _contact_columns(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
-    found: dict[int, tuple[str, pii.Extracted]],
+    found: dict[int, tuple[str, pii.Extracted, Any]],
 ) -> int:
     """Add the contact columns to ``stg_requests`` and write the vault; return contacts.
 
@@ -357,24 +362,17 @@ def _contact_columns(
     for col in ("contact_name_masked", "contact_phone_masked", "contact_phone_key"):
         con.execute(f"ALTER TABLE stg_requests ADD COLUMN {col} VARCHAR")
     rids = list(found)
-    ids = dict(
-        con.execute(
-            "SELECT rowid, request_id FROM stg_requests WHERE rowid IN (SELECT unnest(?))",
-            [rids],
-        ).fetchall()
-    )
     secret = keys.derive(settings, "phone")
     contacts = [found[r][1] for r in rids]
+    phones = [pii.digits(c.mobile) if c.mobile else None for c in contacts]
     con.register(
         "contacts",
         pa.table(
             {
                 "rid": rids,
                 "name": [pii.mask_name(c.name) if c.name else None for c in contacts],
-                "phone": [pii.mask_phone(c.mobile) if c.mobile else None for c in contacts],
-                "phone_key": [
-                    pii.phone_key(c.mobile, secret) if c.mobile else None for c in contacts
-                ],
+                "phone": [pii.mask_phone(p) if p else None for p in phones],
+                "phone_key": [pii.phone_key(p, secret) if p else None for p in phones],
             }
         ),
     )
@@ -386,8 +384,8 @@ def _contact_columns(
     vault.write(
         settings,
         (
-            vault.Contact(ids[r], c.name, pii.digits(c.mobile) if c.mobile else None, found[r][0])
-            for r, c in zip(rids, contacts, strict=True)
+            vault.Contact(str(found[r][2]), c.name, phone, found[r][0])
+            for r, c, phone in zip(rids, contacts, phones, strict=True)
         ),
     )
     return sum(1 for c in contacts if c.name or c.mobile)

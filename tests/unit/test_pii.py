@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from hypothesis import given
+import duckdb
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines import pii
@@ -83,3 +84,60 @@ def test_the_phone_key_is_stable_per_caller_and_depends_on_the_secret():
     assert a != pii.phone_key("13812345679", b"k1")
     assert a != pii.phone_key("13812345678", b"k2")
     assert "13812345678" not in a
+
+
+full_width = str.maketrans("0123456789-", "０１２３４５６７８９－")
+texts = st.lists(
+    st.one_of(
+        filler,
+        mobiles(),
+        id_numbers(),
+        mobiles().map(lambda m: m.translate(full_width)),
+        st.sampled_from(["联系人王小明", "我叫 李四", "张先生", "0755-12345678", "姓名：赵六"]),
+    ),
+    max_size=8,
+).map("".join)
+
+
+@settings(deadline=None)  # timings on a loaded CI machine vary
+@given(st.lists(texts, max_size=6))
+def test_scrubbing_many_texts_at_once_gives_what_one_at_a_time_gives(batch):
+    assert pii.extract_many(batch) == [pii.extract(t) for t in batch]
+    assert pii.extract_many(batch, pii.NUMBER_KINDS) == [
+        pii.extract(t, pii.NUMBER_KINDS) for t in batch
+    ]
+
+
+@settings(deadline=None)  # the first DuckDB call warms up
+@given(texts)
+def test_the_sql_prefilter_matches_every_text_that_holds_personal_data(text):
+    matched = duckdb.execute("SELECT regexp_matches(?, ?)", [text, pii.PREFILTER]).fetchone()
+    numbers = duckdb.execute("SELECT regexp_matches(?, ?)", [text, pii.NUMBER_PREFILTER]).fetchone()
+    assert matched is not None and numbers is not None
+    if pii.find(text):
+        assert matched[0]
+    if pii.find(text, pii.NUMBER_KINDS):
+        assert numbers[0]
+    # scrubbed text no longer matches, so ingest's second pass is over no rows
+    assert (
+        not duckdb.execute(
+            "SELECT regexp_matches(?, ?)", [pii.scrub(text), pii.PREFILTER]
+        ).fetchone()[0]
+        or pii.find(pii.scrub(text)) == []
+    )
+
+
+def test_full_width_mobiles_are_scrubbed_and_keyed_like_ascii_ones():
+    text = "电话１３８－１２３４－５６７８"
+    assert pii.scrub(text) == "电话[手机号]"
+    ex = pii.extract(text)
+    assert ex.mobile is not None
+    assert pii.phone_key(ex.mobile, b"k") == pii.phone_key("13812345678", b"k")
+    assert pii.mask_phone(ex.mobile) == "138****5678"
+
+
+def test_extract_keeps_the_first_name_and_mobile_as_written():
+    ex = pii.extract("联系人王小明，电话 138-1234-5678，另一个13912345678")
+    assert (ex.name, ex.mobile, ex.changed) == ("王小明", "138-1234-5678", True)
+    assert ex.text == "联系人[姓名]，电话 [手机号]，另一个[手机号]"
+    assert not pii.extract("路灯不亮").changed

@@ -93,7 +93,7 @@ def worklist_lines(
                 className="yw-contact-reveal",
                 **attributes(
                     {
-                        "data-request-id": request_id,
+                        "data-contact-request": request_id,
                         "data-unit-id": unit_id,
                         "data-error": t("contact.error", lang),
                     }

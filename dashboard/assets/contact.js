@@ -20,7 +20,7 @@
       return;
     }
     event.preventDefault();
-    var id = button.getAttribute("data-request-id");
+    var id = button.getAttribute("data-contact-request");
     var unit = button.getAttribute("data-unit-id");
     var failed = button.getAttribute("data-error") || "";
     button.disabled = true;

@@ -15,7 +15,8 @@ period as (
     select start_local, end_local from dim_period where period_id = $period_id::VARCHAR
 )
 
-select r.*
+-- the phone key stays in the warehouse (repeat-caller figures): no list or export shows it
+select r.* exclude (contact_phone_key)
 from fact_request as r
 where ($unit_id::VARCHAR is null
         -- the city's own id places nothing out

@@ -162,7 +162,7 @@ def contact_reveal(request_id: str) -> flask.Response:
 def register(app: dash.Dash) -> None:
     """Attach the reveal route to ``app``'s Flask server (endpoint ``contact_reveal``)."""
     app.server.add_url_rule(
-        "/contact/<path:request_id>",
+        "/contact/<request_id>",
         endpoint=ENDPOINT,
         view_func=contact_reveal,
         methods=["POST"],

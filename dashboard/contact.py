@@ -80,10 +80,16 @@ def worklist_lines(
     if isinstance(said, str) and said:
         lines.append(html.Div(components.as_recorded(said), className="yw-contact-said"))
     name, phone = row.get("contact_name_masked"), row.get("contact_phone_masked")
-    parts = [p for p in (name, phone) if isinstance(p, str) and p]
+    # the name as recorded (its script's language), the masked number a code (lang zxx)
+    parts: list[Any] = []
+    if isinstance(name, str) and name:
+        parts.append(components.as_recorded(name))
+    if isinstance(phone, str) and phone:
+        parts += [" · "] if parts else []
+        parts.append(html.Span(phone, lang="zxx"))
     if not parts:
         return lines
-    contact: list[Any] = [f"{t('contact.label', lang)} {' · '.join(parts)}"]
+    contact: list[Any] = [f"{t('contact.label', lang)} ", *parts]
     if access.current().role.can_unmask:
         contact += [
             " ",

@@ -12,7 +12,6 @@ longer match) and makes the existing vault unreadable: rebuild after rotating.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -63,8 +62,3 @@ def derive(settings: Settings, purpose: str) -> bytes:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown key purpose {purpose!r}; expected one of {PURPOSES}")
     return hmac.new(master(settings), purpose.encode("ascii"), hashlib.sha256).digest()
-
-
-def fernet_key(settings: Settings, purpose: str) -> bytes:
-    """Return ``derive(purpose)`` in the url-safe base64 form ``cryptography.Fernet`` takes."""
-    return base64.urlsafe_b64encode(derive(settings, purpose))

@@ -65,6 +65,9 @@ def test_the_incremental_build_equals_a_build_from_scratch(late_city, tmp_path):
     settings, _ = late_city
     fresh = Settings.from_env(environ={}, data_dir=tmp_path / "fresh", memory_limit="1GB")
     shutil.copytree(catalog.raw_dir(settings), catalog.raw_dir(fresh))
+    # the same deployment's key: phone hashes are keyed, so another key is another state
+    fresh.security_directory.mkdir(parents=True)
+    shutil.copy(settings.security_directory / "secret.key", fresh.security_directory)
     report = run_all(fresh)
     assert report["aggregate"]["periods_copied"] == []  # nothing to copy from
     assert state_hash(settings) == state_hash(fresh)

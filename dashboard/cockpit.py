@@ -146,7 +146,10 @@ def unknown_unit(level: str, unit_id: object, *, lang: Lang, period: str | None)
         t("empty.unknown_unit.title", lang, level=label),
         unknown_unit_text(unit_id, label, lang),
         back_href=routes.href("city", None, period=period, lang=lang),
-        back_text=t("empty.back", lang),
+        # "/" is the top of a scoped user's own area, not the city
+        back_text=t(
+            "empty.back" if access.current().everywhere else "auth.out_of_scope_hint", lang
+        ),
     )
 
 

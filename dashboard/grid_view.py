@@ -119,7 +119,9 @@ def unknown_area(unit_id: object, lang: Lang) -> html.Div:
         if access.current().everywhere
         else t("auth.unknown_or_out_of_scope", lang, level=t("auth.area", lang)),
         back_href=routes.with_query("/", lang=lang),
-        back_text=t("empty.back", lang),
+        back_text=t(
+            "empty.back" if access.current().everywhere else "auth.out_of_scope_hint", lang
+        ),
         component_id=ids.GRID_EMPTY,
     )
 

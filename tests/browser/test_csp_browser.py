@@ -13,12 +13,7 @@ against the per-session burst (``callback_rate``): docs for the limit cite these
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +24,7 @@ from limits import parse_many
 
 from dashboard import routes, users
 from pipelines.settings import Settings
-from tests.browser.conftest import ROOT, PageWatch, free_port
+from tests.browser.conftest import PageWatch, serve
 from tests.browser.test_cockpit_browser import MAP_READY, assert_map_drawn
 from tests.browser.test_wall_browser import wait_for_drawn_map
 
@@ -57,7 +52,7 @@ GRID_MAP_READY = """() => {
 def signed_in_server(
     chromium_path: Path, built_city: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """``yiwang serve`` with its own users file (one admin), on loopback."""
+    """``yiwang serve`` with its own users file, on loopback (signed in through the form)."""
     security = tmp_path_factory.mktemp("csp-security")
     users.write(
         security / "users.toml",
@@ -67,35 +62,10 @@ def signed_in_server(
         header="CSP browser test users",
     )
     log = tmp_path_factory.mktemp("csp-serve") / "serve.log"
-    port = free_port()
-    cmd = [sys.executable, "-m", "pipelines", "serve", "--data-dir", str(built_city.data_dir)]
-    env = {**os.environ, "YIWANG_SECURITY_DIR": str(security)}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*cmd, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        # The login page is the one page open without a session.
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/login", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"yiwang serve did not start:\n{log.read_text()}")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve(
+        built_city.data_dir, log, env={"YIWANG_SECURITY_DIR": str(security)}, timeout=90
+    ) as served:
+        yield served.base
 
 
 @pytest.fixture(scope="module")

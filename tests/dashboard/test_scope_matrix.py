@@ -645,10 +645,16 @@ def test_an_analyst_export_has_no_contact_columns_or_masked_phones(world):
 
 
 def test_an_analyst_sees_no_masked_contact_on_a_grid_worklist(world):
-    path = f"/grid/{GRID}?period={PERIOD}"
-    chief = _haystack(_route(world.client("grid"), path))
-    if not MASKED_PHONE.search(chief):
-        pytest.skip("the grid's worklist shows no masked phone to hide")
+    # the grids with the most open requests: their worklists show masked contacts to admins
+    grids = data.peer_metrics("grid", None, PERIOD).sort_values("open", ascending=False)
+    path = ""
+    for grid_id in grids["unit_id"].head(5):
+        candidate = f"/grid/{grid_id}?period={PERIOD}"
+        if MASKED_PHONE.search(_haystack(_route(world.client("admin"), candidate))):
+            path = candidate
+            break
+    if not path:
+        pytest.skip("no busy grid's worklist shows a masked phone to hide")
     analyst = _route(world.client("analyst"), path)
     assert analyst.status_code == 200
     assert MASKED_PHONE.search(_haystack(analyst)) is None

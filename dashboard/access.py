@@ -128,6 +128,14 @@ def current() -> Principal:
     return SYSTEM
 
 
+def signed_in() -> Principal | None:
+    """Return :func:`current`, or ``None`` in a web request nobody signed in to."""
+    try:
+        return current()
+    except NotSignedInError:
+        return None
+
+
 @contextmanager
 def acting_as(principal: Principal) -> Iterator[Principal]:
     """Run the block as ``principal`` (tests and batch jobs that act for a user)."""

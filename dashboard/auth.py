@@ -80,10 +80,7 @@ def audit(event: str, **fields: Any) -> dict[str, Any]:
     pipelines.audit.AuditError
         When the record cannot be written: exports and unmasking must then refuse.
     """
-    try:
-        principal: access.Principal | None = access.current()
-    except access.NotSignedInError:
-        principal = None
+    principal = access.signed_in()
     actor = principal.user if principal is not None else fields.pop("user", None)
     if principal is not None and principal is not access.SYSTEM:
         fields.setdefault("role", principal.role.name)

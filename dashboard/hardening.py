@@ -163,20 +163,15 @@ def _login_key() -> str:
 
 def _session_key() -> str:
     """The signed-in session's reference, or the address when there is none."""
-    try:
-        session = access.current().session
-    except access.NotSignedInError:
-        session = ""
+    principal = access.signed_in()
+    session = principal.session if principal is not None else ""
     return f"session:{session}" if session else f"addr:{_client_address()}"
 
 
 def _user_key() -> str:
     """The signed-in user's name, or the address when there is none."""
-    try:
-        user = access.current().user
-    except access.NotSignedInError:
-        user = ""
-    return f"user:{user}" if user else f"addr:{_client_address()}"
+    principal = access.signed_in()
+    return f"user:{principal.user}" if principal is not None else f"addr:{_client_address()}"
 
 
 def _login_failed(response: flask.Response) -> bool:

@@ -58,6 +58,9 @@ def main(argv: list[str]) -> None:
         detail.update({k: v["seconds"] for k, v in report.items() if isinstance(v, dict)})
         detail["periods_computed"] = len(report["aggregate"].get("periods_computed", []))
         detail["periods_copied"] = len(report["aggregate"].get("periods_copied", []))
+        from pipelines import db
+
+        detail["steps"] = {name: round(sec, 2) for name, sec in db.TIMINGS}
     else:
         raise SystemExit(f"unknown step {step!r}")
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

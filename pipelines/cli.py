@@ -171,9 +171,29 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _run_server(dash_app: Any, *, host: str, port: int, debug: bool) -> None:
-    """Run Dash's development server (a seam for tests)."""
-    dash_app.run(host=host, port=port, debug=debug)
+def _run_server(dash_app: Any, *, host: str, port: int, debug: bool, threads: int = 16) -> None:
+    """Serve the app: waitress (a production WSGI server), or Dash's debugger with --debug.
+
+    Waitress answers from a pool of ``threads`` worker threads; the cockpit's work is
+    DuckDB queries, which release the GIL, so threads (not processes) share one warehouse
+    connection, one figure cache and one rate-limit store. A seam for tests.
+    """
+    if debug:
+        dash_app.run(host=host, port=port, debug=True)
+        return
+    import waitress
+
+    # ident: no "Server: waitress" banner; channel_timeout: idle keep-alive connections
+    # (a wall between refreshes) are closed after two minutes.
+    waitress.serve(
+        dash_app.server,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="",
+        channel_timeout=120,
+        connection_limit=1000,
+    )
 
 
 @app.command()
@@ -208,7 +228,13 @@ def serve(
         raise typer.Exit(2)
     dash_app = create_app(settings)
     typer.echo(f"yiwang cockpit on http://{settings.host}:{settings.port}/")
-    _run_server(dash_app, host=settings.host, port=settings.port, debug=debug)
+    _run_server(
+        dash_app,
+        host=settings.host,
+        port=settings.port,
+        debug=debug,
+        threads=settings.server_threads,
+    )
 
 
 @app.command(name="eval")

@@ -7,7 +7,10 @@ name (bound here as views over Parquet) and take values as bound ``$name`` param
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,23 @@ from pipelines import catalog
 from pipelines.settings import Settings
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+log = logging.getLogger(__name__)
+
+#: Seconds spent in each SQL model and timed Python step of this process, in run order:
+#: the benchmark reports where a build's time goes from it (``yiwang bench``).
+TIMINGS: list[tuple[str, float]] = []
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Record the wall time of ``step`` in :data:`TIMINGS` (and log it at DEBUG)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = time.perf_counter() - start
+        TIMINGS.append((step, seconds))
+        log.debug("%s: %.2f s", step, seconds)
 
 #: H3 hierarchy in plain SQL. Parents by bit arithmetic are exact (checked against h3-py in
 #: tests/test_h3index.py); ids are signed BIGINT because bit 63 of an H3 index is always 0.
@@ -160,7 +180,8 @@ def run_model(
     if materialize:
         sql = f"CREATE OR REPLACE TABLE {materialize} AS\n{sql}"
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
-    con.execute(sql, used)
+    with timed(model):
+        con.execute(sql, used)
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, table: str, file: Path) -> int:

@@ -41,6 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("demo_end", "2026-10-31", "Last day of the demo's 12 months (its data as-of day)"),
     Setting("host", "127.0.0.1", "Address the dashboard listens on"),
     Setting("port", 8050, "Port the dashboard listens on"),
+    Setting("server_threads", 16, "Worker threads of the dashboard's web server (waitress)"),
     Setting("language", "zh", "Default dashboard language: zh or en"),
     Setting("keep_builds", 2, "Published warehouse builds kept on disk"),
     Setting("wall_refresh_seconds", 60, "How often a wall screen reloads its data (seconds)"),
@@ -113,6 +114,7 @@ class Settings:
     demo_end: str = "2026-10-31"
     host: str = "127.0.0.1"
     port: int = 8050
+    server_threads: int = 16
     language: str = "zh"
     keep_builds: int = 2
     wall_refresh_seconds: int = 60
@@ -179,6 +181,7 @@ class Settings:
                 "demo_requests",
                 "demo_seed",
                 "port",
+                "server_threads",
                 "wall_tour_seconds",
                 "stale_after_hours",
                 "session_idle_minutes",

@@ -159,17 +159,25 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     city_people = float(units.loc[units["unit_id"] == spec.city_id, "population"].sum())
     # Where nobody lives, intensity is per area: a place holds at least this density.
     density = spec.worry.area_density_share * city_people / city_area if city_area > 0 else 0.0
-    _unit_marts(con, params, spec.worry, areas * density)
-    _hex_marts(con, params, spec.worry, density)
+    with db.timed("unit marts"):
+        _unit_marts(con, params, spec.worry, areas * density)
+    with db.timed("hex marts"):
+        _hex_marts(con, params, spec.worry, density)
     for model in ("mart_unit_daily", "mart_unit_category", "mart_unit_event_type"):
         db.run_model(con, f"marts/{model}", params, materialize=f"wh.{model}")
-    reuse.copy_periods(con, todo)
+    with db.timed("copy periods"):
+        reuse.copy_periods(con, todo)
     _component_link(con, spec)
-    _request_facts(con, spec, as_of)
-    signal_marts.build(con, spec, settings, as_of)
-    _hex_shapes(con)
-    _dimensions(con, units, periods, spec, settings, as_of, build_id, fingerprint)
-    _component_marts(con, spec, as_of)
+    with db.timed("request facts"):
+        _request_facts(con, spec, as_of)
+    with db.timed("signal marts"):
+        signal_marts.build(con, spec, settings, as_of)
+    with db.timed("hex shapes"):
+        _hex_shapes(con)
+    with db.timed("dimensions"):
+        _dimensions(con, units, periods, spec, settings, as_of, build_id, fingerprint)
+    with db.timed("component marts"):
+        _component_marts(con, spec, as_of)
     con.execute("CREATE TABLE wh.period_fingerprint AS SELECT * FROM period_fingerprint")
     con.executemany(
         "INSERT INTO wh.meta VALUES (?, ?)",
@@ -184,7 +192,8 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' ORDER BY 1"
     ).fetchall()
     counts = {t: con.table(f"wh.{t}").aggregate("count(*)").fetchall()[0][0] for (t,) in tables}
-    con.execute("CHECKPOINT wh")
+    with db.timed("checkpoint"):
+        con.execute("CHECKPOINT wh")
     con.execute("DETACH wh")
     pending_path(settings).write_text(build_id)
     return {
@@ -411,7 +420,8 @@ def _unit_marts(
     units["min_residents"] = units["unit_id"].map(min_residents).fillna(0.0).to_numpy()
     placed = units["unit_id"] != "__unassigned__"
     primed = worry.unit_priors(units.loc[placed], config)
-    _store_scores(con, units, primed, config, "kpi_scored")
+    with db.timed("score units"):
+        _store_scores(con, units, primed, config, "kpi_scored")
     posterior = primed[
         ["unit_id", "period_id", *(c for c in map(str, primed.columns) if c.startswith("post_"))]
     ]
@@ -433,7 +443,8 @@ def _hex_marts(
     area = {r: h3index.average_cell_area_km2(int(r)) for r in cells["res"].dropna().unique()}
     cells["min_residents"] = cells["res"].map(area).fillna(0.0).to_numpy() * density
     primed = worry.cell_priors(cells, con.table("unit_posterior").df())
-    _store_scores(con, cells, primed, config, "hex_scored")
+    with db.timed("score cells"):
+        _store_scores(con, cells, primed, config, "hex_scored")
     db.run_model(con, "marts/mart_hex", materialize="wh.mart_hex")
 
 

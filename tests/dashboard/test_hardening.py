@@ -342,7 +342,9 @@ def test_serve_allows_debug_on_loopback(built_city, monkeypatch):
         cli.app, ["serve", "--data-dir", str(built_city.data_dir), "--host", "::1", "--debug"]
     )
     assert result.exit_code == 0, result.output
-    assert ran == [{"app": "the app", "host": "::1", "port": built_city.port, "debug": True}]
+    assert ran == [
+        {"app": "the app", "host": "::1", "port": built_city.port, "debug": True, "threads": 16}
+    ]
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ def timed(step: str) -> Iterator[None]:
         TIMINGS.append((step, seconds))
         log.debug("%s: %.2f s", step, seconds)
 
+
 #: H3 hierarchy in plain SQL. Parents by bit arithmetic are exact (checked against h3-py in
 #: tests/test_h3index.py); ids are signed BIGINT because bit 63 of an H3 index is always 0.
 MACROS = (

@@ -282,7 +282,8 @@ def add_cells(requests: pd.DataFrame) -> pd.DataFrame:
 
 def hex_counts(long: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     """Requests and open requests per level, unit, period and cell at the level's res."""
-    located = long.join(cells, how="inner")
+    keys = [f"{level}_id" for level in MAP_RES]
+    located = long[["period_id", "is_open", *keys]].join(cells, how="inner")
     frames = []
     for level, res in MAP_RES.items():
         rows = located.loc[located[f"{level}_id"] != UNASSIGNED]

@@ -237,6 +237,21 @@ def serve(
     )
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def bench(ctx: typer.Context) -> None:
+    """The scale benchmark (``make bench``): builds, one-day update, baseline, dashboard.
+
+    Options are those of ``python -m benchmarks`` (``yiwang bench --help-bench``).
+    """
+    import subprocess
+
+    args = ["--help" if a == "--help-bench" else a for a in ctx.args]
+    code = subprocess.call([sys.executable, "-m", "benchmarks", *args], cwd=PROJECT_ROOT)
+    raise typer.Exit(code)
+
+
 @app.command(name="eval")
 def eval_(
     sizes: Annotated[str, typer.Option(help="City sizes in requests, comma-separated")] = "300000",

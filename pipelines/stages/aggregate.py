@@ -129,10 +129,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     # Late or corrected data: only periods whose inputs changed are computed; the others'
     # rows are copied from the served build (pipelines/reuse.py).
     db.run_model(con, "intermediate/int_period_fingerprint", materialize="period_fingerprint")
-    db.run_model(
-        con, "intermediate/int_request_unit_rows", params, materialize="int_request_unit_rows"
-    )
-    db.run_model(con, "intermediate/int_request_units", params, materialize="int_request_units")
+    db.run_model(con, "intermediate/int_leaf_units", params, materialize="int_leaf_units")
     static = reuse.static_fingerprint(con, settings, rules=_rules(spec))
     todo = reuse.plan(con, settings, static)
     con.execute("CREATE OR REPLACE TABLE periods_to_compute (period_id VARCHAR)")

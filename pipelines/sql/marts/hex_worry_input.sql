@@ -1,20 +1,33 @@
 -- Cell counts shaped for the worry index (pipelines/worry.py): residents of the cell within
 -- the unit, period length, and the cell's requests in the window before (its length covered
 -- by data: previous_days). Inputs: hex_base, hex_population, dim_period,
--- int_request_previous, int_request_unit_rows, int_worry_windows.
+-- int_request_previous, int_request_place, int_leaf_units, levels, int_worry_windows.
 -- Params: $population_floor (residents assumed at least in the raw rate).
-with previous as (
+with per_leaf as (
     select
         q.period_id,
+        pl.hierarchy,
+        pl.leaf_id,
+        h3_parent(q.cell, (select max(res) from levels)) as cell,
+        count(*) as previous_requests
+    from int_request_previous as q
+    inner join int_request_place as pl on pl.request_id = q.request_id
+    where q.geo_status in ('interior', 'exact', 'overlap', 'snapped', 'outside')
+    group by all
+),
+
+previous as (
+    select
+        c.period_id,
         u.hierarchy,
         u.level,
         u.unit_id,
-        h3_parent(q.cell, u.res) as cell,
-        count(*) as previous_requests
-    from int_request_previous as q
-    inner join int_request_unit_rows as u on u.request_id = q.request_id
-    where q.geo_status in ('interior', 'exact', 'overlap', 'snapped', 'outside')
-        and u.unit_id <> '__unassigned__'
+        h3_parent(c.cell, u.res) as cell,
+        sum(c.previous_requests)::bigint as previous_requests
+    from per_leaf as c
+    inner join int_leaf_units as u
+        on u.hierarchy = c.hierarchy and u.leaf_id is not distinct from c.leaf_id
+    where u.unit_id <> '__unassigned__'
     group by all
 )
 

@@ -1,13 +1,23 @@
 -- Unit counts shaped for the worry index (pipelines/worry.py): residents, period length,
 -- parent (the unassigned bucket hangs under the city), and the requests of the window
 -- before (its length covered by data: previous_days). Inputs: kpi_rates (dim 'all'),
--- dim_period, units, levels, int_request_previous, int_request_units, int_worry_windows.
--- Params: $city_id, $population_floor (residents assumed at least in the raw rate).
-with previous as (
-    select q.period_id, u.level, u.unit_id, count(*) as previous_requests
+-- dim_period, units, levels, int_request_previous, int_request_place, int_leaf_units,
+-- int_worry_windows. Params: $city_id, $primary_hierarchy, $population_floor (residents
+-- assumed at least in the raw rate).
+with per_leaf as (
+    select q.period_id, pl.hierarchy, pl.leaf_id, count(*) as previous_requests
     from int_request_previous as q
-    inner join int_request_units as u on u.request_id = q.request_id
-    group by q.period_id, u.level, u.unit_id
+    inner join int_request_place as pl on pl.request_id = q.request_id
+    group by all
+),
+
+previous as (
+    select c.period_id, u.level, u.unit_id, sum(c.previous_requests)::bigint as previous_requests
+    from per_leaf as c
+    inner join int_leaf_units as u
+        on u.hierarchy = c.hierarchy and u.leaf_id is not distinct from c.leaf_id
+    where u.level <> 'city' or u.hierarchy = $primary_hierarchy
+    group by c.period_id, u.level, u.unit_id
 )
 
 select

@@ -25,6 +25,7 @@ from dashboard import (
     grid_view,
     ids,
     routes,
+    serialise,
     wall,
     worry_view,
 )
@@ -92,6 +93,9 @@ def map_click_href(click_data: dict[str, Any] | None, search: str | None) -> Any
 
 def register(app: dash.Dash) -> None:
     """Attach the cockpit callbacks to ``app`` (once per app)."""
+    # Answers are encoded by orjson without plotly's Python walk of every number (a page
+    # render spent most of its time there, see dashboard/serialise.py).
+    serialise.install()
     # Three inputs navigate, so three callbacks share the URL output (allow_duplicate, which
     # requires prevent_initial_call). They still fire when the router inserts a page, so
     # each compares with the page's rendered state before navigating.

@@ -11,7 +11,6 @@ unknown periods fall back to the default, a missing warehouse says how to publis
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Any
 
 from dash import dcc, html
@@ -31,6 +30,7 @@ from dashboard import (
     views,
     worry_view,
 )
+from dashboard.cache import memo
 from dashboard.i18n import Lang, resolve_lang, t
 
 log = logging.getLogger(__name__)
@@ -463,7 +463,7 @@ def map_figure(unit_id: str, period_id: str, lang: Lang, hierarchy: str = "") ->
     return _map_figure(data.current_build().name, unit_id, period_id, lang, hierarchy)
 
 
-@lru_cache(maxsize=128)
+@memo
 def _map_figure(
     build: str, unit_id: str, period_id: str, lang: Lang, hierarchy: str
 ) -> dict[str, Any]:

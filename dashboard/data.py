@@ -7,7 +7,9 @@ It serves the published warehouse build named in ``04_warehouse/CURRENT`` (catal
   configuration locked, so a query can never read or write anything but the warehouse;
 * every call stats ``CURRENT`` (microseconds) and reopens when the publisher swapped it, so a
   new build is served without restarting the app;
-* every cache is keyed by the build, so a swap can never mix two builds in one screen;
+* every cache is keyed by the build, so a swap can never mix two builds in one screen, and
+  lives in one memory-bounded pool (:mod:`dashboard.cache`: least recently used results go
+  past its budget, and concurrent callers of a cold result wait for one computation);
 * values are bound as ``$name`` parameters, never formatted into SQL; the only identifier
   chosen at run time (the trend bucket) comes from an allow-list;
 * levels are data (``dim_level``): the demo's district/street/community/grid and LA's
@@ -40,7 +42,8 @@ from typing import Any, Literal, TypeAlias
 import duckdb
 import pandas as pd
 
-from dashboard import access
+from dashboard import access, cache
+from dashboard.cache import memo
 from dashboard.fmt import is_missing
 from pipelines import (
     catalog,
@@ -310,7 +313,7 @@ def _rows(b: Build, sql: str, params: Mapping[str, Any] | None = None) -> list[t
 # cached queries (first argument: the build, which keys the cache)
 
 
-@lru_cache(maxsize=4)
+@memo
 def _meta(b: Build) -> Meta:
     values = dict(_rows(b, "SELECT key, value FROM meta"))
     return Meta(
@@ -326,7 +329,7 @@ def _meta(b: Build) -> Meta:
     )
 
 
-@lru_cache(maxsize=4)
+@memo
 def _levels(b: Build) -> dict[str, LevelInfo]:
     rows = _rows(
         b,
@@ -338,7 +341,7 @@ def _levels(b: Build) -> dict[str, LevelInfo]:
     return {r[0]: LevelInfo(*r) for r in rows}
 
 
-@lru_cache(maxsize=4)
+@memo
 def _periods(b: Build) -> tuple[Period, ...]:
     rows = _rows(
         b,
@@ -351,7 +354,7 @@ def _periods(b: Build) -> tuple[Period, ...]:
     return tuple(Period(*row) for row in rows)
 
 
-@lru_cache(maxsize=4)
+@memo
 def _units(b: Build) -> dict[str, Unit]:
     rows = _rows(
         b,
@@ -377,7 +380,7 @@ def _units(b: Build) -> dict[str, Unit]:
     }
 
 
-@lru_cache(maxsize=4)
+@memo
 def _children_index(b: Build) -> dict[str, tuple[Unit, ...]]:
     index: dict[str, list[Unit]] = {}
     for u in _units(b).values():
@@ -386,7 +389,7 @@ def _children_index(b: Build) -> dict[str, tuple[Unit, ...]]:
     return {k: tuple(sorted(v, key=lambda u: u.unit_id)) for k, v in index.items()}
 
 
-@lru_cache(maxsize=512)
+@memo
 def _unit_kpis(b: Build, level: Level, unit_id: str, period_id: str) -> dict[str, Any] | None:
     # The notebook API reads the same query (pipelines/queries.py): one figure, one SQL.
     df = _shared(
@@ -404,7 +407,7 @@ def _unit_kpis(b: Build, level: Level, unit_id: str, period_id: str) -> dict[str
     return {str(k): (None if is_missing(v) else v) for k, v in row.items()}
 
 
-@lru_cache(maxsize=512)
+@memo
 def _child_kpis(b: Build, child_level: Level, parent_id: str, period_id: str) -> pd.DataFrame:
     return _frame(
         b,
@@ -424,7 +427,7 @@ def _child_kpis(b: Build, child_level: Level, parent_id: str, period_id: str) ->
     )
 
 
-@lru_cache(maxsize=256)
+@memo
 def _hex_cells(
     b: Build, level: Level, unit_id: str, period_id: str, hierarchy: str
 ) -> pd.DataFrame:
@@ -442,7 +445,7 @@ def _hex_cells(
     )
 
 
-@lru_cache(maxsize=256)
+@memo
 def _outlines(b: Build, level: Level, parent_id: str) -> pd.DataFrame:
     return _frame(
         b,
@@ -455,13 +458,13 @@ def _outlines(b: Build, level: Level, parent_id: str) -> pd.DataFrame:
     )
 
 
-@lru_cache(maxsize=256)
+@memo
 def _outline(b: Build, unit_id: str) -> str | None:
     rows = _rows(b, "SELECT geojson FROM unit_shape WHERE unit_id = $unit_id", {"unit_id": unit_id})
     return rows[0][0] if rows else None
 
 
-@lru_cache(maxsize=256)
+@memo
 def _trend(
     b: Build, level: Level, unit_id: str, start: datetime, end: datetime, bucket: Bucket
 ) -> pd.DataFrame:
@@ -495,7 +498,7 @@ def _trend(
     )
 
 
-@lru_cache(maxsize=256)
+@memo
 def _categories(b: Build, level: Level, unit_id: str, period_id: str, n: int) -> pd.DataFrame:
     return _frame(
         b,
@@ -509,13 +512,13 @@ def _categories(b: Build, level: Level, unit_id: str, period_id: str, n: int) ->
     )
 
 
-@lru_cache(maxsize=4)
+@memo
 def _quality(b: Build) -> tuple[tuple[str, str, int], ...]:
     rows = _rows(b, "SELECT dataset, item, count FROM quality ORDER BY seq")
     return tuple((str(d), str(i), int(n)) for d, i, n in rows)
 
 
-@lru_cache(maxsize=4)
+@memo
 def _boundary_issues(b: Build, limit: int) -> pd.DataFrame:
     return _frame(
         b,
@@ -530,7 +533,7 @@ def _boundary_issues(b: Build, limit: int) -> pd.DataFrame:
     )
 
 
-@lru_cache(maxsize=4)
+@memo
 def _quarantine_sample(b: Build, per_reason: int) -> pd.DataFrame:
     return _frame(
         b,
@@ -546,22 +549,22 @@ def _quarantine_sample(b: Build, per_reason: int) -> pd.DataFrame:
     )
 
 
-@lru_cache(maxsize=256)
+@memo
 def _peer_metrics(b: Build, level: Level, parent_id: str | None, period_id: str) -> pd.DataFrame:
     return _shared(b, queries.unit_metrics, level, period_id, parent_id=parent_id)
 
 
-@lru_cache(maxsize=256)
+@memo
 def _breakdown(b: Build, level: Level, unit_id: str, period_id: str, dim: str) -> pd.DataFrame:
     return _shared(b, queries.unit_breakdown, level, unit_id, period_id, dim)
 
 
-@lru_cache(maxsize=256)
+@memo
 def _sla_summary(b: Build, level: Level, unit_id: str) -> dict[str, int]:
     return _shared(b, queries.sla_summary, level, unit_id)
 
 
-@lru_cache(maxsize=256)
+@memo
 def _sla_requests(
     b: Build, level: Level, unit_id: str, kind: str, period_id: str | None, limit: int
 ) -> pd.DataFrame:
@@ -585,14 +588,14 @@ _SLA_LISTS: dict[str, dict[str, Any]] = {
 }
 
 
-@lru_cache(maxsize=4)
+@memo
 def _sla_rules(b: Build) -> dict[str, Any]:
     values = dict(_rows(b, "SELECT key, value FROM meta"))
     rules: dict[str, Any] = json.loads(values.get("sla_rules", "{}"))
     return rules
 
 
-@lru_cache(maxsize=128)
+@memo
 def _worry_series(b: Build, level: Level, unit_id: str, hierarchy: str) -> pd.DataFrame:
     return _frame(
         b,
@@ -609,33 +612,33 @@ def _worry_series(b: Build, level: Level, unit_id: str, hierarchy: str) -> pd.Da
     )
 
 
-@lru_cache(maxsize=512)
+@memo
 def _worry_place(
     b: Build, level: Level, unit_id: str, period_id: str, cell: int | None
 ) -> dict[str, Any] | None:
     return _shared(b, queries.worry_place, level, unit_id, period_id, cell=cell)
 
 
-@lru_cache(maxsize=512)
+@memo
 def _worry_behind(
     b: Build, unit_id: str, period_id: str, cell: int | None, res: int | None, limit: int
 ) -> pd.DataFrame:
     return _shared(b, queries.worry_behind, unit_id, period_id, cell=cell, res=res, limit=limit)
 
 
-@lru_cache(maxsize=4)
+@memo
 def _worry_weights(b: Build) -> dict[str, float]:
     values = dict(_rows(b, "SELECT key, value FROM meta"))
     weights: dict[str, float] = json.loads(values.get("worry_config", "{}")).get("weights", {})
     return weights
 
 
-@lru_cache(maxsize=4)
+@memo
 def _signals_available(b: Build) -> bool:
     return bool(_shared(b, signal_queries.available))
 
 
-@lru_cache(maxsize=256)
+@memo
 def _alerts(b: Build, level: Level, unit_id: str, since: str | None, limit: int) -> pd.DataFrame:
     if not _signals_available(b):
         return pd.DataFrame()
@@ -650,7 +653,7 @@ def _alerts(b: Build, level: Level, unit_id: str, since: str | None, limit: int)
     )
 
 
-@lru_cache(maxsize=256)
+@memo
 def _alerts_between(b: Build, level: Level, unit_id: str, since: str, until: str) -> pd.DataFrame:
     if not _signals_available(b):
         return pd.DataFrame()
@@ -665,7 +668,7 @@ def _alerts_between(b: Build, level: Level, unit_id: str, since: str, until: str
     )
 
 
-@lru_cache(maxsize=256)
+@memo
 def _hotspot_clusters(b: Build, level: Level, unit_id: str, period_id: str) -> pd.DataFrame:
     if not _signals_available(b):
         return pd.DataFrame()
@@ -820,7 +823,7 @@ def scope_units() -> tuple[Unit, ...]:
     return tuple(sorted(mine, key=lambda u: (len(_chain(b, u)), u.unit_id)))
 
 
-@lru_cache(maxsize=256)
+@memo
 def _read(
     b: Build, query: Callable[..., Any], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
 ) -> Any:
@@ -851,43 +854,9 @@ def read(query: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return _cut_to_scope(_read(current_build(), query, args, tuple(sorted(kwargs.items()))))
 
 
-_CACHED = (
-    _read,
-    _signals_available,
-    _alerts_between,
-    _alerts,
-    _hotspot_clusters,
-    _worry_series,
-    _worry_place,
-    _worry_behind,
-    _worry_weights,
-    _peer_metrics,
-    _breakdown,
-    _sla_summary,
-    _sla_requests,
-    _sla_rules,
-    _meta,
-    _quarantine_sample,
-    _boundary_issues,
-    _levels,
-    _periods,
-    _units,
-    _children_index,
-    _unit_kpis,
-    _child_kpis,
-    _hex_cells,
-    _outlines,
-    _outline,
-    _trend,
-    _categories,
-    _quality,
-)
-
-
 def clear_caches() -> None:
     """Forget every cached result (called when the served build changes)."""
-    for fn in _CACHED:
-        fn.cache_clear()
+    cache.clear()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1247,7 +1216,7 @@ def snapshot_ranking(
     return info, _only_visible(rows.reset_index(drop=True), parent_id)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=16)  # immutable files, a few per period
 def _snapshot(
     data_dir: Path, snapshot_id: str
 ) -> tuple[snapshots.SnapshotInfo, pd.DataFrame, pd.DataFrame]:

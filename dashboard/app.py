@@ -14,7 +14,7 @@ import dash
 from dash import dcc, html
 from flask import Flask
 
-from dashboard import auth, basemap, callbacks, data, hardening, ids, oidc
+from dashboard import auth, basemap, callbacks, data, hardening, ids, oidc, timing
 from dashboard.i18n import default_lang, set_default_lang, t
 from pipelines.settings import Settings
 
@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> dash.Dash:
             {"name": "color-scheme", "content": "dark"},
         ],
     )
+    timing.install(app.server)  # Server-Timing on every response
     app.layout = shell()
     callbacks.register(app)
     # Last, so that the gate sees every route the app and its features registered.

@@ -576,6 +576,7 @@ def _sla_requests(
         unit_id=unit_id,
         period_id=period_id,
         limit=limit,
+        columns=SLA_COLUMNS,
         **filters,
     )
 
@@ -586,6 +587,26 @@ _SLA_LISTS: dict[str, dict[str, Any]] = {
     "overdue": {"open_only": True, "lamp": "red"},
     "long_unresolved": {"long_unresolved_only": True},
 }
+#: What the SLA view shows of a request (map dots, the overdue and long-unresolved lists):
+#: reading these instead of all 40-odd columns (addresses, descriptions) makes the city's
+#: 5,000 map dots about 4x cheaper to read, and keeps the cached lists small.
+SLA_COLUMNS = (
+    "request_id",
+    "created_local",
+    "l4_zh",
+    "l4_en",
+    "department",
+    "time_limit_hours",
+    "reopen_count",
+    "lng",
+    "lat",
+    "is_open",
+    "open_working_hours",
+    "lamp",
+    "long_open",
+    "reopened_often",
+    "escalation",
+)
 
 
 @memo

@@ -3,11 +3,11 @@
 A request is open from its creation until its last close (``fact_request.closed_at``;
 through the as-of time when it is open now), except for the closed spells between a
 close and a reopen (``backlog_reopen_gap``, where the build has it). It is overdue while
-open and past its due time. The ``queries/backlog_cells`` model turns every interval into
-+1/-1 events at the moments after its ends, sums them per heatmap cell and moment, and
-runs them up over the moments (one pass over ``fact_request``, no scan per moment);
-``queries/backlog_gaps`` gives the spells' corrections as events. This module spreads
-both into a dense cells × moments matrix.
+open and past its due time. The ``queries/backlog_spans`` model gives every request open
+at some moment as its cell and the moment indexes where it opens, closes and turns
+overdue (one pass over ``fact_request``); ``queries/backlog_spells`` gives the reopened
+requests' closed spells the same way. This module counts both into a dense cells x
+moments matrix: one ``bincount`` of the boundaries and a running sum along the moments.
 
 Moments are the ends of days (midnight) over the 12 months before the data's as-of time,
 or every 6 hours when the data span less than :data:`HOURLY_BELOW_DAYS` days: the last
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -184,31 +185,37 @@ def backlog(con: duckdb.DuckDBPyConnection, level: str, unit_id: str | None) -> 
         "step": plan.step.total_seconds(),
         "moments": plan.count,
     }
-    changes = run_query(con, "backlog_cells", params)
-    gaps = (
-        run_query(con, "backlog_gaps", params)
-        if bool(run_query(con, "backlog_tables", {})["has_gaps"].iloc[0])
-        else changes.iloc[:0].rename(columns={"open": "d_open", "overdue": "d_overdue"})
-    )
-    cell = changes["cell"].to_numpy(np.int64)
+    spans = run_query(con, "backlog_spans", params)
+    has_spells = bool(run_query(con, "backlog_tables", {})["has_gaps"].iloc[0])
+    spells = run_query(con, "backlog_spells", params) if has_spells else None
+    cell = spans["cell"].to_numpy(np.int64)
+    if spells is not None:
+        cell = np.concatenate([cell, spells["cell"].to_numpy(np.int64)])
     located = sorted(set(np.unique(cell).tolist()) - {0})
     shapes = run_query(con, "backlog_shapes", {"res": res, "cells": located})
     # rows 0..n-1: the drawn cells by id; row n: the unlocated (a cell without an outline,
     # which no heatmap draws, joins them rather than vanish)
-    row = pd.Series(np.arange(len(shapes)), index=shapes["cell"].to_numpy(np.int64))
-    open_, overdue = _dense(
-        cell,
-        row.reindex(cell).fillna(len(shapes)).to_numpy(np.int64),
-        changes["k"].to_numpy(np.int64),
-        changes[["open", "overdue"]].to_numpy(np.int64),
-        rows=len(shapes) + 1,
-        moments=plan.count,
-        deltas=(
-            row.reindex(gaps["cell"].to_numpy(np.int64)).fillna(len(shapes)).to_numpy(np.int64),
-            gaps["k"].to_numpy(np.int64),
-            gaps[["d_open", "d_overdue"]].to_numpy(np.int64),
-        ),
-    )
+    rows_of = _row_finder(shapes["cell"].to_numpy(np.int64))
+
+    def column(frame: pd.DataFrame, name: str) -> npt.NDArray[np.int64]:
+        return frame[name].to_numpy(np.int64)
+
+    # (row, moment index, change of open, change of overdue): the boundaries of every open
+    # span, then of every closed spell taken out of one
+    at = rows_of(spans["cell"].to_numpy(np.int64))
+    bounds = [
+        (at, column(spans, "opens"), 1, 0),
+        (at, column(spans, "closes"), -1, -1),
+        (at, column(spans, "due_k"), 0, 1),
+    ]
+    if spells is not None:
+        at = rows_of(spells["cell"].to_numpy(np.int64))
+        bounds += [
+            (at, column(spells, "shut"), -1, 0),
+            (at, column(spells, "back"), 1, 1),
+            (at, column(spells, "due_k"), 0, -1),
+        ]
+    open_, overdue = _dense(bounds, rows=len(shapes) + 1, moments=plan.count)
     return Backlog(
         level=level,
         unit_id=str(info["unit_id"]),
@@ -222,33 +229,48 @@ def backlog(con: duckdb.DuckDBPyConnection, level: str, unit_id: str | None) -> 
     )
 
 
+def _row_finder(
+    keys: npt.NDArray[np.int64],
+) -> Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]]:
+    """Map cells to their row in ``keys`` (``len(keys)`` for a cell not among them)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+
+    def rows(cells: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        if not len(ordered):
+            return np.full(len(cells), len(keys), np.int64)
+        pos = np.minimum(np.searchsorted(ordered, cells), len(ordered) - 1)
+        found: npt.NDArray[np.int64] = np.where(
+            ordered[pos] == cells, order[pos], len(keys)
+        ).astype(np.int64)
+        return found
+
+    return rows
+
+
 def _dense(
-    key: npt.NDArray[np.int64],
-    row: npt.NDArray[np.int64],
-    k: npt.NDArray[np.int64],
-    values: npt.NDArray[np.int64],
+    bounds: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, int]],
     *,
     rows: int,
     moments: int,
-    deltas: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
 ) -> tuple[Counts, Counts]:
-    """Spread change points over every moment, adding up the keys that share a row.
+    """Count open and overdue requests per row and moment from their boundaries.
 
-    Each point says: ``key`` holds ``values`` (open, overdue) from moment ``k`` until its
-    next point; points come sorted by key, then moment. The steps between a key's points
-    are laid down as differences in its ``row``, the ``deltas`` (row, moment, changes) are
-    added as they are, and all is summed up along the moments.
+    Each bound ``(row, k, d_open, d_overdue)`` changes the row's open and overdue counts by
+    ``d_open`` and ``d_overdue`` from moment ``k`` on (``k == moments``: after the last
+    moment, no change shown). The changes are counted with one ``bincount`` per bound and
+    run up along the moments.
     """
-    steps = np.zeros((2, rows, moments), np.int64)
-    extra_row, extra_k, extra = deltas
-    for j in (0, 1):
-        np.add.at(steps[j], (extra_row, extra_k), extra[:, j])
-    if len(key):
-        previous = np.vstack([np.zeros((1, 2), np.int64), values[:-1]])
-        previous[np.r_[True, key[1:] != key[:-1]]] = 0
-        change = (values - previous).T
-        for j in (0, 1):
-            np.add.at(steps[j], (row, k), change[j])
-    dense = np.cumsum(steps, axis=2).astype(np.int32)
+    width = moments + 1
+    steps = np.zeros((2, rows * width), np.int64)
+    for row, k, d_open, d_overdue in bounds:
+        if not len(row):
+            continue
+        counts = np.bincount(row * width + k, minlength=rows * width)
+        if d_open:
+            steps[0] += d_open * counts
+        if d_overdue:
+            steps[1] += d_overdue * counts
+    dense = np.cumsum(steps.reshape(2, rows, width)[:, :, :moments], axis=2).astype(np.int32)
     dense.flags.writeable = False
     return dense[0], dense[1]

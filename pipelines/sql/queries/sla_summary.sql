@@ -9,9 +9,14 @@ with in_unit as (
 ),
 
 scoped as (
-    select *
+    -- only rows that some count below counts, tested on their flags before their place:
+    -- most requests are closed and unflagged, and the place test (a join on the request
+    -- id) is the expensive part (2.5x faster on the 1 M demo's busiest district)
+    select is_open, lamp, response_overdue, escalation, long_unresolved
     from fact_request
-    where $unit_id::VARCHAR is null or request_id in (select request_id from in_unit)
+    where (is_open or response_overdue or long_unresolved or escalation in (1, 2, 3)
+            or lamp is not null)
+        and ($unit_id::VARCHAR is null or request_id in (select request_id from in_unit))
 )
 
 select

@@ -1,14 +1,15 @@
--- The backlog of one unit's heatmap: requests open at each moment t_k = $first + k * $step
--- seconds (k = 0 .. $moments - 1), per cell at the level's resolution $res.
+-- The backlog of one unit's heatmap, as one row per request that is open at some moment
+-- t_k = $first + k * $step seconds (k = 0 .. $moments - 1): its cell at the level's
+-- resolution $res and the moment indexes where it opens, closes and turns overdue.
 -- A request is open on [created_local, closed_at): until its last close, or through the
 -- as-of time when it is open now (closed_at NULL: the lifecycle's current state). A closed
--- spell between a close and a reopen is not open: those spells are subtracted by
--- backlog_gaps where the build has them (backlog_reopen_gap). It is overdue while open
--- and past due_at.
--- Each request becomes +1/-1 events at the first moment at or after each boundary; the
--- events are summed per cell and moment, then run up over the moments per cell. Rows are
--- the change points only (a cell keeps its counts until its next row). Requests without a
--- mapped location have cell 0: the "unlocated".
+-- spell between a close and a reopen is not open: those spells come from backlog_spells
+-- where the build has them (backlog_reopen_gap). It is overdue while open and past due_at.
+-- Indexes are the first moment at or after each boundary; $moments means "after the last
+-- moment" (still open). pipelines/backlog_queries.py counts the rows into a cells x moments
+-- matrix with numpy (a bincount and a running sum: several times faster than summing the
+-- +1/-1 events and running them up in SQL). Requests without a mapped location have
+-- cell 0: the "unlocated".
 -- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_unit.
 -- Params: $unit_id (NULL or the city's id: every request), $res, $first, $step, $moments.
 with in_unit as (
@@ -65,32 +66,6 @@ live as (
         least(greatest(opens, coalesce(past_due, $moments::INTEGER)), closes) as due_k
     from spans
     where opens < closes and opens < $moments::INTEGER
-),
-
-events as (
-    -- four events per request in one pass: open +1, close -1, overdue +1, close -1
-    select
-        cell,
-        unnest([opens, closes, due_k, closes]) as k,
-        unnest([1, -1, 0, 0]) as d_open,
-        unnest([0, 0, 1, -1]) as d_overdue
-    from live
-),
-
-per_moment as (
-    select cell, k, sum(d_open) as d_open, sum(d_overdue) as d_overdue
-    from events
-    where k < $moments::INTEGER
-    group by cell, k
-),
-
-final as (
-    select
-        cell,
-        k,
-        sum(d_open) over (partition by cell order by k)::INTEGER as open,
-        sum(d_overdue) over (partition by cell order by k)::INTEGER as overdue
-    from per_moment
 )
 
-select * from final order by cell, k
+select cell, opens, closes, due_k from live

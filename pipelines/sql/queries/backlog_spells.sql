@@ -1,7 +1,8 @@
--- The closed spells of one unit's reopened requests (backlog_reopen_gap) as corrections to
--- backlog_cells: -1 open at the close, +1 at the reopen, and the same for overdue where
--- the spell lies past due. Rows are summed changes per cell and moment (not run up), at
--- the same moments, cells and unlocated bucket (cell 0) as backlog_cells.
+-- The closed spells of one unit's reopened requests (backlog_reopen_gap), to be taken out
+-- of backlog_spans: one row per spell that covers a moment, with its cell and the moment
+-- indexes where it shuts (the close: no longer open), comes back (the reopen) and where,
+-- inside it, the request would have been overdue (from due_k until back). Same moments,
+-- cells and unlocated bucket (cell 0) as backlog_spans.
 -- Inputs: backlog_reopen_gap, fact_request, fact_request_place, dim_unit_lineage, dim_unit.
 -- Params: $unit_id, $res, $first, $step, $moments.
 with in_unit as (
@@ -36,22 +37,9 @@ spells as (
 ),
 
 live as (
-    select cell, shut, back, greatest(shut, coalesce(past_due, back)) as due_k
+    select cell, shut, back, least(greatest(shut, coalesce(past_due, back)), back) as due_k
     from spells
     where shut < back
-),
-
-events as (
-    select
-        cell,
-        unnest([shut, back, least(due_k, back), back]) as k,
-        unnest([-1, 1, 0, 0]) as d_open,
-        unnest([0, 0, -1, 1]) as d_overdue
-    from live
 )
 
-select cell, k, sum(d_open)::INTEGER as d_open, sum(d_overdue)::INTEGER as d_overdue
-from events
-where k < $moments::INTEGER
-group by cell, k
-order by cell, k
+select cell, shut, back, due_k from live

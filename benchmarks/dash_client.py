@@ -11,8 +11,9 @@
   ``/_dash-update-component`` request it makes, tagged with the level, view and action;
 - :func:`fill` turns a recorded body into the one the browser would send on another page
   (another unit, period, month or cell), from the props of that page's render;
-- :func:`post` / :class:`Reply` replay a body over HTTP with ``Accept-Encoding: gzip``, and
-  :func:`is_error` is the one error rule of both reports.
+- :class:`Client` replays a body over HTTP with ``Accept-Encoding: gzip`` (a :class:`Reply`
+  holds the status, sizes, latency and ``Server-Timing``), and :func:`is_error` is the one
+  error rule of both reports.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import json
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -854,14 +854,14 @@ def router_values(path: str) -> dict[tuple[str, str], Any]:
 
 
 def percentile(values: Iterable[float], q: float) -> float | None:
-    """The ``q``-th percentile (0–100, linear interpolation); ``None`` for no values."""
+    """The ``q``-th percentile (0–100, linear between ranks); ``None`` for no values."""
     data = sorted(values)
     if not data:
         return None
-    if len(data) == 1:
-        return data[0]
-    cuts = statistics.quantiles(data, n=100, method="inclusive")
-    return cuts[min(98, max(0, round(q) - 1))] if 0 < q < 100 else (data[0] if q <= 0 else data[-1])
+    pos = (len(data) - 1) * min(100.0, max(0.0, q)) / 100
+    low = int(pos)
+    high = min(low + 1, len(data) - 1)
+    return data[low] + (data[high] - data[low]) * (pos - low)
 
 
 def summary(values: Iterable[float]) -> dict[str, float | None]:

@@ -72,21 +72,26 @@ def cockpit_urls(units: dc.Units, levels: list[str]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# 1. recording
+# first render
 
-
-# ---------------------------------------------------------------------------------------------
-# 2. first render
-
-#: What the browser fetched up to now (every response's transferred bytes) and when the
-#: page's render (the first callback) had arrived, in ms since navigation start.
+#: Adds up the main thread's long tasks (over 50 ms: script parsing, plotly, MapLibre).
+_LONG_TASKS = """window.__ywLongTasks = 0;
+new PerformanceObserver(list => {
+  for (const e of list.getEntries()) window.__ywLongTasks += e.duration;
+}).observe({type: 'longtask', buffered: true});"""
+#: What the browser fetched up to now (every response's transferred bytes), when the
+#: scripts and the page's render (the first callback) had arrived, in ms since navigation
+#: start, and the main thread's long tasks so far.
 _LOADED = """() => {
   const all = performance.getEntriesByType('resource');
   const nav = performance.getEntriesByType('navigation')[0];
   const cb = all.filter(e => e.name.includes('_dash-update-component'));
+  const js = all.filter(e => new URL(e.name).pathname.endsWith('.js'));
   return {
     transferred: all.reduce((n, e) => n + e.transferSize, nav ? nav.transferSize : 0),
+    scripts_ms: js.length ? Math.round(Math.max(...js.map(e => e.responseEnd))) : null,
     page_data_ms: cb.length ? Math.round(Math.min(...cb.map(e => e.responseEnd))) : null,
+    long_tasks_ms: Math.round(window.__ywLongTasks || 0),
     requests: all.length + 1,
   };
 }"""
@@ -111,6 +116,7 @@ def first_renders(
                 locale="zh-CN",
             )
             context.set_extra_http_headers({"Accept-Encoding": "gzip"})
+            context.add_init_script(_LONG_TASKS)
             context.add_cookies(
                 [{"name": COOKIE, "value": cookie, "domain": "127.0.0.1", "path": "/"}]
             )
@@ -130,6 +136,7 @@ def first_renders(
             "min_ms": min(drawn_all),
             "max_ms": max(drawn_all),
             "page_data_median_ms": round(statistics.median(done)) if done else None,
+            "long_tasks_median_ms": round(statistics.median(r["long_tasks_ms"] for r in runs)),
             "transferred_median_bytes": round(statistics.median(r["transferred"] for r in runs)),
         }
         dc.log(f"first render {level}: {out[level]['median_ms']} ms (median of {repeat})")
@@ -276,15 +283,15 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         "| cockpit | url | first render median ms (min–max) | page data arrived ms "
-        "| transferred KiB | page GET gzip KiB |",
-        "|---|---|---|---|---|---|",
+        "| long tasks ms | transferred KiB | page GET gzip KiB |",
+        "|---|---|---|---|---|---|---|",
     ]
     for level, fr in report["first_render"].items():
         page = report["pages"].get(level, {})
         over = " **over 4 s**" if fr["median_ms"] > FIRST_RENDER_MS else ""
         lines.append(
             f"| {level} | `{fr['url']}` | {fr['median_ms']:,} ({fr['min_ms']:,}–{fr['max_ms']:,})"
-            f"{over} | {_ms(fr['page_data_median_ms'])} "
+            f"{over} | {_ms(fr['page_data_median_ms'])} | {_ms(fr['long_tasks_median_ms'])} "
             f"| {_kb(fr['transferred_median_bytes'])} | {_kb(page.get('gzip_bytes', 0))} |"
         )
     lines += ["", f"errors: {len(report['errors'])}"]

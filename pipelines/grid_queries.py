@@ -173,12 +173,16 @@ def nearby_components(
     placed = ~(np.isnan(lng) | np.isnan(lat))
     x = np.where(placed, (lng - lng0) * kx, 0.0)
     y = np.where(placed, (lat - lat0) * _M_PER_DEG, 0.0)
-    points = shapely.points(np.column_stack((x, y)))
     inside = frame["in_area"].to_numpy(dtype=bool) | (placed & shapely.contains_xy(outline, x, y))
-    near = placed & ~inside & shapely.dwithin(outline, points, within_m)
+    # points are made only for the components outside (a district holds tens of thousands)
+    outside = np.flatnonzero(placed & ~inside)
+    points = shapely.points(np.column_stack((x[outside], y[outside])))
+    close = shapely.dwithin(outline, points, within_m)
+    near = np.zeros(len(frame), dtype=bool)
+    near[outside[close]] = True
     distance = np.full(len(frame), np.nan)
     distance[inside] = 0.0
-    distance[near] = shapely.distance(outline, points[near])
+    distance[outside[close]] = shapely.distance(outline, points[close])
     status_rank = {s: i for i, s in enumerate(ABNORMAL)}
     out = frame.assign(
         inside=inside,

@@ -16,39 +16,50 @@ as_of as (
     select cast(value as TIMESTAMP) as t from meta where key = 'as_of_local'
 ),
 
-open_now as (
+picked as (
+    -- open requests of the unit, ranked on the few columns the order needs; only the
+    -- $limit listed are then read whole (by row id): reading every listed column of every
+    -- open request first made an empty grid's list cost as much as the city's
     select
-        r.request_id,
-        r.created_local,
-        r.l1_zh,
-        r.l1_en,
-        r.l4_zh,
-        r.l4_en,
-        r.address,
-        r.department,
-        r.lamp,
-        r.escalation,
-        r.long_unresolved,
-        r.due_at,
-        r.lng,
-        r.lat,
-        r.component_id,
-        epoch(a.t - r.created_local) / 3600.0 as age_hours,
-        epoch(a.t - r.due_at) / 3600.0 as past_due_hours
+        r.rowid as row_number,
+        count(*) over () as total
     from fact_request as r
     cross join as_of as a
     where r.is_open
         and ($unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
             or r.request_id in (select request_id from in_unit))
+    order by
+        case r.lamp when 'red' then 0 when 'yellow' then 1 else 2 end,
+        epoch(a.t - r.due_at) / 3600.0 desc nulls last,
+        r.created_local,
+        r.request_id
+    limit $limit::BIGINT
 )
 
 select
-    *,
-    count(*) over () as total
-from open_now
+    r.request_id,
+    r.created_local,
+    r.l1_zh,
+    r.l1_en,
+    r.l4_zh,
+    r.l4_en,
+    r.address,
+    r.department,
+    r.lamp,
+    r.escalation,
+    r.long_unresolved,
+    r.due_at,
+    r.lng,
+    r.lat,
+    r.component_id,
+    epoch(a.t - r.created_local) / 3600.0 as age_hours,
+    epoch(a.t - r.due_at) / 3600.0 as past_due_hours,
+    p.total
+from picked as p
+inner join fact_request as r on r.rowid = p.row_number
+cross join as_of as a
 order by
-    case lamp when 'red' then 0 when 'yellow' then 1 else 2 end,
+    case r.lamp when 'red' then 0 when 'yellow' then 1 else 2 end,
     past_due_hours desc nulls last,
-    created_local,
-    request_id
-limit $limit::BIGINT
+    r.created_local,
+    r.request_id

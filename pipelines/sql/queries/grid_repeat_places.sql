@@ -21,9 +21,12 @@ members as (
 ),
 
 open_counts as (
-    select m.place_key, count(*) filter (where r.is_open) as open
+    -- matched against the open requests only: a join with every request cost a probe of
+    -- the whole fact table for a few hundred members
+    select m.place_key, count(*) as open
     from members as m
-    inner join fact_request as r on r.request_id = m.request_id
+    inner join (select request_id from fact_request where is_open) as r
+        on r.request_id = m.request_id
     group by m.place_key
 )
 

@@ -252,12 +252,15 @@ class Bench:
                 continue
             self.measure(f"cb {dep['output']}", u.level, _post_body(dep, values))
             if dep["output"].startswith("..wall-body."):
-                # a refresh of a wall that already shows the frame: the common case
-                self.measure(
-                    "cb wall refresh (unchanged)",
-                    u.level,
-                    _post_body(dep, {**values, ("wall-shown", "data"): self._key(dep, values)}),
-                )
+                # a refresh of a wall that already shows the frame (the common case), and
+                # one whose frame changed (a new build, the next tour stop)
+                shown = self._key(dep, values)
+                for what, key in (("unchanged", shown), ("new frame", None)):
+                    self.measure(
+                        f"cb wall refresh ({what})",
+                        u.level,
+                        _post_body(dep, {**values, ("wall-shown", "data"): key}),
+                    )
 
     def _key(self, dep: dict[str, Any], values: dict[tuple[str, str], Any]) -> Any:
         _, response = self.post(_post_body(dep, values))

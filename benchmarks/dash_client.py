@@ -885,7 +885,7 @@ def code_version() -> dict[str, Any]:
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
+        return done.stdout.rstrip("\n")
 
     dirty = [line[3:] for line in git("status", "--porcelain").splitlines() if line[:2] != "??"]
     return {"commit": git("rev-parse", "--short", "HEAD"), "changed_files": dirty}

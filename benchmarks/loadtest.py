@@ -148,6 +148,8 @@ class Sample:
     server_ms: float | None
     wire_bytes: int
     error: str | None
+    #: level/view of the page rendered or shown (``dash_client.page_of``)
+    where: str = ""
 
 
 @dataclass
@@ -162,6 +164,7 @@ class Run:
     think: tuple[float, float]
     wall_refresh_s: float
     start: float = field(default_factory=time.monotonic)
+    client_cpu_start: float = field(default_factory=time.process_time)
     samples: list[Sample] = field(default_factory=list)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -282,6 +285,7 @@ class Session:
             except ValueError:
                 payload = None
         sample = self.run.samples[-1]
+        sample.where = "/".join(dc.page_of(dc.router_path(body) or self.page))
         if sample.error is None and status:
             sample.error = _callback_error(status, payload)
         return payload
@@ -591,9 +595,12 @@ def report(
     callbacks = [s for s in samples if s.kind not in ("login", "app")]
     kinds: dict[str, list[Sample]] = defaultdict(list)
     names: dict[str, list[Sample]] = defaultdict(list)
+    pages: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         kinds[s.kind].append(s)
         names[s.callback].append(s)
+        if s.kind == "page":
+            pages[s.where].append(s)
 
     def stats(group: list[Sample]) -> dict[str, Any]:
         return {
@@ -654,6 +661,7 @@ def report(
         "status_counts": dict(Counter(str(s.status) for s in samples)),
         "by_kind": {k: stats(v) for k, v in sorted(kinds.items())},
         "by_callback": {k: stats(v) for k, v in sorted(names.items())},
+        "page_renders_by_page": {k: stats(v) for k, v in sorted(pages.items())},
         "over_time": windows,
         "server": {
             "samples": server_samples,
@@ -664,6 +672,8 @@ def report(
             "cpu_s": round(cpu, 1),
             "cpu_share_of_one_core": round(cpu / duration, 2) if duration else None,
         },
+        # the load generator shares the machine's cores with the server
+        "client_cpu_s": round(time.process_time() - run.client_cpu_start, 1),
     }
 
 
@@ -682,7 +692,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"server RSS: {srv['rss_mib_first']} → {srv['rss_mib_last']} MiB (max "
         f"{srv['rss_mib_max']}), slope over the last two thirds "
         f"{srv['rss_slope_mib_per_min_last_two_thirds']} MiB/min; CPU {srv['cpu_s']} s "
-        f"({srv['cpu_share_of_one_core']} cores)",
+        f"({srv['cpu_share_of_one_core']} cores); load generator CPU {r['client_cpu_s']} s",
         "",
         "| kind | n | errors | latency p50 | p95 | p99 | server p50 | server p95 | gzip KiB max |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -692,6 +702,16 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(
             f"| {kind} | {s['n']:,} | {s['errors']} | {la['p50']} | {la['p95']} | {la['p99']} "
             f"| {sv['p50']} | {sv['p95']} | {s['gzip_bytes_max'] / 1024:,.1f} |"
+        )
+    lines += [
+        "",
+        "| page render (level/view) | n | latency p50 | p95 | server p50 | server p95 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for where, s in r["page_renders_by_page"].items():
+        la, sv = s["latency_ms"], s["server_ms"]
+        lines.append(
+            f"| {where} | {s['n']:,} | {la['p50']} | {la['p95']} | {sv['p50']} | {sv['p95']} |"
         )
     if r["errors_by_reason"]:
         lines += ["", "errors:"] + [f"- {k}: {v}" for k, v in r["errors_by_reason"].items()]
@@ -745,6 +765,7 @@ def run_load(args: argparse.Namespace) -> dict[str, Any]:
             wall_refresh_s=args.wall_refresh,
         )
         run.deadline = run.start + args.minutes * 60
+        run.client_cpu_start = time.process_time()
         server_samples = asyncio.run(drive(run, server, plans, args.ramp))
     return report(run, plans, server_samples, args)
 

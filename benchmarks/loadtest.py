@@ -221,7 +221,10 @@ class Session:
 
     async def _send(
         self, kind: str, callback: str, method: str, path: str, **kw: Any
-    ) -> tuple[int, bytes]:
+    ) -> tuple[Sample, bytes]:
+        """One request, measured and kept in the run's samples (errors included)."""
+        import aiohttp
+
         started = time.perf_counter()
         status, raw, server, wire, error = 0, b"", None, 0, None
         try:
@@ -232,15 +235,16 @@ class Session:
                 wire = int(r.headers.get("Content-Length") or len(raw))
         except TimeoutError:
             error = f"timeout after {REQUEST_TIMEOUT_S:.0f} s"
-        except OSError as exc:
+        except (OSError, aiohttp.ClientError) as exc:
             error = f"connection: {exc.__class__.__name__}"
         latency = (time.perf_counter() - started) * 1000
         if error is None and not 200 <= status < 400:
             error = f"HTTP {status}"
-        self.run.samples.append(
-            Sample(self.run.now(), self.name, kind, callback, status, latency, server, wire, error)
+        sample = Sample(
+            self.run.now(), self.name, kind, callback, status, latency, server, wire, error
         )
-        return status, raw
+        self.run.samples.append(sample)
+        return sample, raw
 
     async def sign_in(self, user: str) -> bool:
         """``GET /login`` then ``POST /login``; whether a session cookie came back."""
@@ -249,12 +253,12 @@ class Session:
         await self._send("login", "GET /login", "GET", "/login")
         csrf = next((c.value for c in self.http.cookie_jar if c.key == CSRF_COOKIE), "")
         form = {"csrf": csrf, "user": user, "password": dc.PASSWORD}
-        status, _ = await self._send(
+        sample, _ = await self._send(
             "login", "POST /login", "POST", "/login", data=form, headers={"Origin": self.run.base}
         )
         signed = any(c.key == COOKIE for c in self.http.cookie_jar)
-        if status != 303 or not signed:
-            self.run.samples[-1].error = self.run.samples[-1].error or "sign-in refused"
+        if sample.status != 303 or not signed:
+            sample.error = sample.error or "sign-in refused"
             return False
         return True
 
@@ -275,19 +279,18 @@ class Session:
             "Origin": self.run.base,
             "Referer": self.run.base + self.page,
         }
-        status, raw = await self._send(
+        sample, raw = await self._send(
             kind, dc.callback_name(body), "POST", dc.UPDATE, data=json.dumps(body), headers=headers
         )
+        sample.where = "/".join(dc.page_of(dc.router_path(body) or self.page))
         payload = None
-        if status == 200:
+        if sample.status == 200:
             try:
                 payload = json.loads(raw)
             except ValueError:
                 payload = None
-        sample = self.run.samples[-1]
-        sample.where = "/".join(dc.page_of(dc.router_path(body) or self.page))
-        if sample.error is None and status:
-            sample.error = _callback_error(status, payload)
+        if sample.error is None and sample.status:
+            sample.error = _callback_error(sample.status, payload)
         return payload
 
     async def render(self, path: str) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from dashboard import cache
 from pipelines import coords
 from pipelines.settings import Settings
 
@@ -30,8 +31,12 @@ _settings: list[Settings] = [Settings()]
 
 
 def configure(settings: Settings) -> None:
-    """Use ``settings``' basemap (called once by ``create_app``)."""
+    """Use ``settings``' basemap (called once by ``create_app``).
+
+    Cached map figures were drawn for the previous basemap, so every cached result goes.
+    """
     _settings[0] = settings
+    cache.clear()
 
 
 def shifted() -> bool:

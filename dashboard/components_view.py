@@ -21,7 +21,18 @@ import pandas as pd
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from dashboard import basemap, component_figures, components, data, fmt, ids, routes
+from dashboard import (
+    access,
+    basemap,
+    component_figures,
+    components,
+    data,
+    figures,
+    fmt,
+    ids,
+    routes,
+)
+from dashboard.cache import memo
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, t
 from pipelines import component_queries
@@ -207,12 +218,55 @@ def _map_panel(
     count: int,
     note: html.Div | None,
 ) -> html.Section:
-    kids = data.children(unit, hierarchy)
-    child_shapes: list[str | None] = (
-        list(data.child_outlines(unit, hierarchy)["geojson"]) if kids else []
+    # the map is cached per build and shared by all users (building a city's thousand cell
+    # markers took longer than reading them), so the scope is checked before it
+    if not data.in_scope(unit):
+        raise access.OutOfScopeError("outside the principal's scope")
+    figure, hint = _map_figure(
+        data.current_build().name, unit.unit_id, lang, hierarchy or "", tuple(shown), kind, count
     )
+    keys = components.legend_key(
+        [
+            (t(f"comp.status.{s}", lang), component_figures.STATUS_COLORS[s])
+            for s in ("normal", "damaged", "repair", "disabled", "alarming")
+        ]
+    )
+    return components.panel(
+        t("comp.map", lang),
+        [
+            *([note] if note is not None else []),
+            _kind_links(unit, pid, lang, hierarchy, kind),
+            html.Div(
+                components.graph(ids.MAP, figure, class_name="yw-map"),
+                className="yw-comp-map",
+            ),
+        ],
+        subtitle=hint,
+        class_name="yw-panel-map yw-comp-map-panel",
+        extra=keys,
+    )
+
+
+@memo
+def _map_figure(
+    build: str,
+    unit_id: str,
+    lang: Lang,
+    hierarchy: str,
+    shown: tuple[tuple[str, str], ...],
+    kind: str | None,
+    count: int,
+) -> tuple[dict[str, Any], str]:
+    """The component map of a unit as displayed, and its hint (cached per build and view)."""
+    del build  # the cache key: data.* reads the current build
+    unit = data.unit(unit_id)
+    if unit is None:
+        return figures.empty_figure(t("chart.empty", lang)), ""
+    by = hierarchy or None
+    kids = data.children(unit, by)
+    child_shapes: list[str | None] = list(data.child_outlines(unit, by)["geojson"]) if kids else []
     common: dict[str, Any] = {
-        "kinds": shown,
+        "kinds": list(shown),
         "bbox": unit.bbox,
         "unit_outline": data.outline(unit),
         "child_outlines": child_shapes,
@@ -261,26 +315,7 @@ def _map_panel(
         missing = count - int(cells["components"].sum()) if len(cells) else count
     if missing > 0:
         hint = f"{hint} · {t('comp.unlocated', lang, n=fmt.fmt_int(missing))}"
-    keys = components.legend_key(
-        [
-            (t(f"comp.status.{s}", lang), component_figures.STATUS_COLORS[s])
-            for s in ("normal", "damaged", "repair", "disabled", "alarming")
-        ]
-    )
-    return components.panel(
-        t("comp.map", lang),
-        [
-            *([note] if note is not None else []),
-            _kind_links(unit, pid, lang, hierarchy, kind),
-            html.Div(
-                components.graph(ids.MAP, basemap.for_display(figure), class_name="yw-map"),
-                className="yw-comp-map",
-            ),
-        ],
-        subtitle=hint,
-        class_name="yw-panel-map yw-comp-map-panel",
-        extra=keys,
-    )
+    return basemap.for_display(figure), hint
 
 
 def _cells(unit: data.Unit, unit_filter: str | None, kind: str | None) -> pd.DataFrame:

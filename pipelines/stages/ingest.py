@@ -274,12 +274,26 @@ def _protect_personal_data(con: duckdb.DuckDBPyConnection, settings: Settings) -
     """
     t0 = time.perf_counter()
     report: dict[str, Any] = {}
+    workers = settings.threads
     found = _scrub_column(
-        con, "stg_requests", "description", pii.KINDS, pii.PREFILTER, key="request_id"
+        con,
+        "stg_requests",
+        "description",
+        pii.KINDS,
+        pii.PREFILTER,
+        key="request_id",
+        workers=workers,
     )
     report["descriptions_scrubbed"] = len(found)
     report["addresses_scrubbed"] = len(
-        _scrub_column(con, "stg_requests", "address", pii.NUMBER_KINDS, pii.NUMBER_PREFILTER)
+        _scrub_column(
+            con,
+            "stg_requests",
+            "address",
+            pii.NUMBER_KINDS,
+            pii.NUMBER_PREFILTER,
+            workers=workers,
+        )
     )
     report["contacts"] = _contact_columns(con, settings, found)
     report["component_fields_scrubbed"] = sum(
@@ -299,6 +313,7 @@ def _scrub_column(
     kinds: frozenset[str],
     prefilter: str,
     key: str = "rowid",
+    workers: int = 1,
 ) -> dict[int, tuple[str, pii.Extracted, Any]]:
     """Scrub ``table.column`` in place (fixed names of this module).
 
@@ -322,7 +337,7 @@ def _scrub_column(
     for _ in range(5):
         if not pending:
             break
-        results = pii.extract_many([current[r] for r in pending], kinds, passes=1)
+        results = pii.extract_many([current[r] for r in pending], kinds, passes=1, workers=workers)
         for rid, ex in zip(pending, results, strict=True):
             first.setdefault(rid, ex)
             current[rid] = ex.text

@@ -141,3 +141,25 @@ def test_extract_keeps_the_first_name_and_mobile_as_written():
     assert (ex.name, ex.mobile, ex.changed) == ("王小明", "138-1234-5678", True)
     assert ex.text == "联系人[姓名]，电话 [手机号]，另一个[手机号]"
     assert not pii.extract("路灯不亮").changed
+
+
+def test_scrubbing_across_two_processes_gives_what_one_process_gives(monkeypatch):
+    monkeypatch.setattr(pii, "PARALLEL_MIN_TEXTS", 100)
+    id_number = "11010519491231002" + pii.id_check_char("11010519491231002")
+    texts = [
+        f"市民反映：{i}号楼 联系人：张{'三四'[i % 2]}，电话1{3 + i % 7}8{i:08d}，"
+        f"身份证号{id_number}；王{'先生' if i % 3 else '女士'}反映路灯不亮"
+        for i in range(2_001)
+    ]
+    alone = pii.extract_many(texts, passes=1)
+    shared = pii.extract_many(texts, passes=1, workers=2)
+    assert shared == alone
+    assert all(e.changed and e.mobile and e.name for e in shared)
+    assert not any(id_number in e.text for e in shared)
+
+
+def test_finding_names_stays_linear_when_a_text_holds_thousands_of_them():
+    # a whole city's descriptions are scanned as one joined text
+    text = "\x00".join(f"联系人：张三，王先生{i}" for i in range(20_000))
+    found = pii.find(text)
+    assert sum(f.kind == "name" for f in found) == 40_000

@@ -66,13 +66,7 @@ joined as (
         lc.last_reopened_at,
         coalesce(lc.reopen_count, 0) as reopen_count,
         lc.rating,
-        date_diff('second', r.created_local, lc.first_closed_at) / 3600.0 as handling_hours,
-        -- where "the same place" is decided: the address as written (spaces and case
-        -- folded), else the point's fine cell; no place, no repeat
-        coalesce(
-            nullif(lower(regexp_replace(trim(r.address), '\s+', ' ', 'g')), ''),
-            g.cell::VARCHAR
-        ) as place_key
+        date_diff('second', r.created_local, lc.first_closed_at) / 3600.0 as handling_hours
     from requests as r
     left join geo as g on g.request_id = r.request_id
     left join lifecycle as lc on lc.request_id = r.request_id
@@ -81,23 +75,59 @@ joined as (
     left join int_request_due as du on du.request_id = r.request_id
 ),
 
-final as (
+-- The repeat flags come from windows over narrow rows (id, time, type, place, caller):
+-- a window keeps every column of its rows, and the whole request rows (descriptions and
+-- all) of a 10 M city do not fit in the build's memory limit.
+keys as (
     select
-        * exclude (place_key),
+        r.request_id,
+        r.created_local,
+        r.event_type,
+        r.contact_phone_key,
+        -- where "the same place" is decided: the address as written (spaces and case
+        -- folded), else the point's fine cell; no place, no repeat
+        coalesce(
+            nullif(lower(regexp_replace(trim(r.address), '\s+', ' ', 'g')), ''),
+            g.cell::VARCHAR
+        ) as place_key
+    from requests as r
+    left join geo as g on g.request_id = r.request_id
+),
+
+repeats as (
+    select
+        request_id,
         place_key is not null and coalesce(
             lag(created_local) over (
                 partition by event_type, place_key order by created_local, request_id
             ) >= created_local - to_days($repeat_window_days::INTEGER),
             false
-        ) as is_repeat,
-        -- the same caller (phone key) reported something in the 30 days before
-        contact_phone_key is not null and coalesce(
+        ) as is_repeat
+    from keys
+),
+
+callers as (
+    -- the same caller (phone key) reported something in the 30 days before
+    select
+        request_id,
+        coalesce(
             lag(created_local) over (
                 partition by contact_phone_key order by created_local, request_id
             ) >= created_local - interval 30 day,
             false
         ) as is_repeat_caller
-    from joined
+    from keys
+    where contact_phone_key is not null
+),
+
+final as (
+    select
+        j.*,
+        coalesce(rp.is_repeat, false) as is_repeat,
+        coalesce(c.is_repeat_caller, false) as is_repeat_caller
+    from joined as j
+    left join repeats as rp on rp.request_id = j.request_id
+    left join callers as c on c.request_id = j.request_id
 )
 
 select * from final

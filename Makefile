@@ -47,7 +47,10 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Demo generation and warehouse build timings with peak memory (docs/benchmarks.md).
+# The scale benchmark (docs/benchmarks.md): 1 M and 10 M demo cities, full builds and a
+# one-day update (3 runs each, medians), the geopandas + pandas baseline on the same data;
+# hours on 2 cores. BENCH_ARGS="--requests 1000000 --repeat 1 --dashboard --loadtest"
+# for other runs (python -m benchmarks --help). Results in artifacts/bench/.
 bench: venv
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 

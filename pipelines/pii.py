@@ -21,11 +21,15 @@ import bisect
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import math
-import multiprocessing
+import pickle
 import re
-from concurrent.futures import ProcessPoolExecutor
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 #: ISO 7064 MOD 11-2 weights of the first 17 characters of a resident ID number.
@@ -229,6 +233,8 @@ def extract(text: str, kinds: frozenset[str] = KINDS) -> Extracted:
 _SEPARATOR = "\x00"
 
 
+log = logging.getLogger(__name__)
+
 #: Fewer texts than this are scanned in one process: starting a worker costs about 0.3 s.
 PARALLEL_MIN_TEXTS = 50_000
 
@@ -257,16 +263,33 @@ def extract_many(
 def _extract_in_processes(
     texts: list[str], kinds: frozenset[str], passes: int, workers: int
 ) -> list[Extracted]:
+    """Scan the first share here and the others in ``python -m pipelines.pii`` workers.
+
+    Workers are plain interpreters started on this module, handed their share and
+    returning their results through files in a private temporary folder: unlike
+    multiprocessing's spawn, they never re-run the caller's script (a script without a
+    ``__main__`` guard would start the build again in every worker), and unlike fork they
+    inherit none of DuckDB's threads or locks. A worker that fails is redone here.
+    """
     size = math.ceil(len(texts) / workers)
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    # spawn, not fork: the parent runs DuckDB's threads, and a forked child of a threaded
-    # process may inherit a held lock.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
-        futures = [pool.submit(_extract_rows, chunk, kinds, passes) for chunk in chunks[1:]]
+    with tempfile.TemporaryDirectory(prefix="yiwang-pii-") as folder:
+        started = []
+        for i, chunk in enumerate(chunks[1:]):
+            task, result = Path(folder, f"task-{i}.pickle"), Path(folder, f"result-{i}.pickle")
+            task.write_bytes(pickle.dumps((chunk, kinds, passes), pickle.HIGHEST_PROTOCOL))
+            worker = subprocess.Popen([sys.executable, "-m", __name__, str(task), str(result)])
+            started.append((worker, chunk, result))
         out = _extract_joined(chunks[0], kinds, passes)
-        for future in futures:
-            out.extend(Extracted(*row) for row in future.result())
+        for worker, chunk, result in started:
+            if worker.wait() == 0 and result.is_file():
+                out.extend(Extracted(*row) for row in pickle.loads(result.read_bytes()))
+            else:
+                log.warning(
+                    "personal-data worker failed (exit %s); scanning its share here",
+                    worker.returncode,
+                )
+                out.extend(_extract_joined(chunk, kinds, passes))
     return out
 
 
@@ -360,3 +383,13 @@ def phone_key(phone: str, secret: bytes) -> str:
     if not secret:
         raise ValueError("phone_key needs a non-empty secret")
     return hmac.digest(secret, digits(phone).encode(), hashlib.sha256).hex()
+
+
+def _worker(task: Path, result: Path) -> None:
+    """A worker's share of :func:`extract_many`: read it from ``task``, answer in ``result``."""
+    texts, kinds, passes = pickle.loads(task.read_bytes())  # written by this module only
+    result.write_bytes(pickle.dumps(_extract_rows(texts, kinds, passes), pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":
+    _worker(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
+import sys
 
 import duckdb
 from hypothesis import given, settings
@@ -163,3 +165,20 @@ def test_finding_names_stays_linear_when_a_text_holds_thousands_of_them():
     text = "\x00".join(f"联系人：张三，王先生{i}" for i in range(20_000))
     found = pii.find(text)
     assert sum(f.kind == "name" for f in found) == 40_000
+
+
+def test_a_script_without_a_main_guard_can_scan_on_two_cores(tmp_path):
+    # multiprocessing's spawn would re-run such a script in every worker
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from pipelines import pii\n"
+        "pii.PARALLEL_MIN_TEXTS = 10\n"
+        "found = pii.extract_many(['电话13812345678'] * 50, workers=2)\n"
+        "print(sum(e.mobile == '13812345678' for e in found))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "50"

@@ -541,7 +541,7 @@ def plan_sessions(units: dc.Units, sessions: int, walls: int, seed: int) -> list
 
 
 async def sample_server(run: Run, server: dc.Server, into: list[dict[str, float]]) -> None:
-    """RSS and CPU time of the server every :data:`RSS_EVERY_S` until the run stops."""
+    """RSS and CPU time of the server, and the load average, every :data:`RSS_EVERY_S`."""
     ticks = os.sysconf("SC_CLK_TCK")
     while True:
         stat = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -552,6 +552,8 @@ async def sample_server(run: Run, server: dc.Server, into: list[dict[str, float]
                 "rss_mib": round(server.rss_mib(), 1),
                 "cpu_s": round(cpu, 1),
                 "requests": len(run.samples),
+                # the machine's 1-minute load average: other processes share the cores
+                "load1": round(os.getloadavg()[0], 1),
             }
         )
         if run.stopped.is_set():

@@ -568,6 +568,13 @@ def _sla_summary(b: Build, level: Level, unit_id: str) -> dict[str, int]:
 def _sla_requests(
     b: Build, level: Level, unit_id: str, kind: str, period_id: str | None, limit: int
 ) -> pd.DataFrame:
+    if kind == "overdue" and period_id is None:
+        # The overdue list is the red part of the open list, in the same order: when the
+        # SLA map's open list is whole, it is taken from there instead of read again.
+        whole = _sla_requests(b, level, unit_id, "open", None, SLA_OPEN_ROWS)
+        if len(whole) < SLA_OPEN_ROWS:
+            red = whole["lamp"].eq("red").fillna(False).astype(bool)
+            return whole.loc[red].head(limit).reset_index(drop=True)
     filters = _SLA_LISTS[kind]
     return _shared(
         b,
@@ -581,6 +588,8 @@ def _sla_requests(
     )
 
 
+#: Open requests the SLA map draws at most (the most urgent first).
+SLA_OPEN_ROWS = 5000
 #: The SLA view's request lists, as filters of ``queries.requests`` (an allow-list).
 _SLA_LISTS: dict[str, dict[str, Any]] = {
     "open": {"open_only": True},

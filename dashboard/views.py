@@ -23,7 +23,7 @@ from pipelines import metrics
 #: The ranking view's default metric (on-time handling: what a 12345 review opens with).
 DEFAULT_RANK_METRIC = "on_time_rate"
 #: Open requests drawn on the SLA map at most (the most urgent first).
-MAP_POINTS = 5000
+MAP_POINTS = data.SLA_OPEN_ROWS
 #: Rows of each SLA list.
 LIST_ROWS = 100
 #: Departments in the league table.

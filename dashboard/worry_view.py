@@ -18,6 +18,7 @@ from dash import dcc, html, no_update
 from dash.development.base_component import Component
 
 from dashboard import basemap, components, data, figures, fmt, ids
+from dashboard.cache import memo
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, t
 
@@ -91,6 +92,49 @@ def month_marks(unit: data.Unit, period_id: str, lang: Lang) -> pd.DataFrame:
     return frame
 
 
+# Cached per build and shared by all users (callers check the scope first): the slider
+# asks for a month's colours again and again, and the city's cells are thousands.
+
+
+@memo
+def _cells(build: str, unit_id: str, hierarchy: str) -> pd.DataFrame:
+    """:func:`cell_order` of the unit's series."""
+    del build  # the cache key: data.* reads the current build
+    unit = data.unit(unit_id)
+    if unit is None:  # not reached: callers hold the unit
+        return pd.DataFrame(columns=["cell_id", "ring", "cell"])
+    return cell_order(data.worry_series(unit, hierarchy or None))
+
+
+@memo
+def _frame(build: str, unit_id: str, hierarchy: str, period_id: str) -> dict[str, list[Any]]:
+    """One month's colours and hovers of the unit's cells (``figures.worry_frame``)."""
+    unit = data.unit(unit_id)
+    if unit is None:  # not reached: callers hold the unit
+        return {"z": [], "customdata": []}
+    series = data.worry_series(unit, hierarchy or None)
+    cells = _cells(build, unit_id, hierarchy)
+    return figures.worry_frame(series, list(cells["cell_id"]), period_id)
+
+
+@memo
+def _marks(build: str, unit_id: str, period_id: str, lang: Lang) -> pd.DataFrame:
+    """:func:`month_marks` of the unit."""
+    del build  # the cache key: data.* reads the current build
+    unit = data.unit(unit_id)
+    if unit is None:  # not reached: callers hold the unit
+        return month_marks_empty()
+    return month_marks(unit, period_id, lang)
+
+
+def month_marks_empty() -> pd.DataFrame:
+    """No marks (the frame :func:`month_marks` returns for a month without any)."""
+    frame = pd.DataFrame(columns=["lng", "lat", "kind", "label"])
+    frame["lng"] = frame["lng"].astype(float)
+    frame["lat"] = frame["lat"].astype(float)
+    return frame
+
+
 def map_text(lang: Lang) -> dict[str, str]:
     """Translated strings of the worry map."""
     return {
@@ -113,9 +157,10 @@ def worry_view(
             )
         ]
     at = start_month(period, steps)
-    series = data.worry_series(unit, hierarchy)
-    cells = cell_order(series)
-    frame = figures.worry_frame(series, list(cells["cell_id"]), steps[at].period_id)
+    data.worry_series(unit, hierarchy)  # the scope check, before the shared caches below
+    build = data.current_build().name
+    cells = _cells(build, unit.unit_id, hierarchy or "")
+    frame = _frame(build, unit.unit_id, hierarchy or "", steps[at].period_id)
     kids = data.children(unit, hierarchy)
     outlines: list[str | None] = (
         list(data.child_outlines(unit, hierarchy)["geojson"]) if kids else []
@@ -126,7 +171,7 @@ def worry_view(
         bbox=unit.bbox,
         unit_outline=data.outline(unit),
         child_outlines=outlines,
-        marks=month_marks(unit, steps[at].period_id, lang),
+        marks=_marks(build, unit.unit_id, steps[at].period_id, lang),
         text=map_text(lang),
         revision=f"worry-{unit.unit_id}",
     )
@@ -356,10 +401,12 @@ def recolour(value: int | None, context: dict[str, Any] | None) -> tuple[Any, An
     if unit is None or value is None or not 0 <= int(value) < len(steps):
         return no_update, no_update
     period_id = steps[int(value)]
-    series = data.worry_series(unit, ctx.get("hierarchy") or None)
-    frame = figures.worry_frame(series, list(cell_order(series)["cell_id"]), period_id)
+    hierarchy = str(ctx.get("hierarchy") or "")
+    data.worry_series(unit, hierarchy or None)  # the scope check, before the shared caches
+    build = data.current_build().name
+    frame = _frame(build, unit.unit_id, hierarchy, period_id)
     lang: Lang = "en" if ctx.get("lang") == "en" else "zh"
-    marks = figures.marks_trace(month_marks(unit, period_id, lang))
+    marks = figures.marks_trace(_marks(build, unit.unit_id, period_id, lang))
     marks["lon"], marks["lat"] = basemap.shift_points(marks["lon"], marks["lat"])
     update = {
         "cells": {"z": frame["z"], "customdata": frame["customdata"]},

@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
             continue
         bench.run_unit(u)
     out = {"data_dir": str(args.data_dir), "seconds": round(time.perf_counter() - t0, 1)}
-    out["results"] = bench.results  # type: ignore[assignment]
+    out["results"] = bench.results
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -41,11 +41,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 #: The pool's budget: what the cached results of one server process may hold at most.
-#: Sized for the 10 M-request city: its largest results (a district's backlog matrix, the
-#: city's figures, SLA lists) are a few MB each, so hundreds of views stay warm.
-MAX_BYTES = 512 * 1024 * 1024
-#: A result above this is served but not kept: it would push out dozens of others.
-MAX_ENTRY_BYTES = 64 * 1024 * 1024
+#: On the 1 M demo a unit's six views in a few periods hold about 0.5 MB, so this keeps
+#: the last ~250 units opened warm, and a 10-minute load test reaches the ceiling early
+#: and stays there (RSS flat; docs/benchmarks.md).
+MAX_BYTES = 128 * 1024 * 1024
+#: A result above this is served but not kept: it would push out dozens of others (the
+#: largest seen, a city's backlog matrix or a district's figure, are 2-5 MB).
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
 #: Containers with more items than this are sized from a sample of them (a figure holds
 #: thousands of polygons; walking every coordinate cost more than the query it cached).
 _SAMPLE = 16

@@ -175,11 +175,18 @@ def run_model(
     params: Mapping[str, Any] | None = None,
     *,
     materialize: str | None = None,
+    insert_into: str | None = None,
 ) -> None:
-    """Run one SQL model, optionally as ``CREATE OR REPLACE TABLE <materialize> AS``."""
+    """Run one SQL model, optionally materialised or appended to a table.
+
+    ``materialize`` runs it as ``CREATE OR REPLACE TABLE <materialize> AS``; ``insert_into``
+    as ``INSERT INTO <insert_into> BY NAME`` (a model run once per level, say).
+    """
     sql = load_sql(model)
     if materialize:
         sql = f"CREATE OR REPLACE TABLE {materialize} AS\n{sql}"
+    elif insert_into:
+        sql = f"INSERT INTO {insert_into} BY NAME\n{sql}"
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
     with timed(model):
         con.execute(sql, used)

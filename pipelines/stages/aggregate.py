@@ -408,6 +408,7 @@ def _unit_marts(
     config: worry.WorryConfig,
     min_residents: pd.Series,
 ) -> None:
+    _kpi_quantiles(con, params)
     db.run_model(con, "marts/kpi_counts", params, materialize="kpi_counts")
     db.run_model(con, "marts/kpi_rates", materialize="kpi_rates")
     db.run_model(con, "marts/mart_unit_breakdown", params, materialize="wh.mart_unit_breakdown")
@@ -424,6 +425,31 @@ def _unit_marts(
     ]
     con.from_df(posterior).create("unit_posterior")
     db.run_model(con, "marts/mart_unit_kpi", materialize="wh.mart_unit_kpi")
+
+
+def _kpi_quantiles(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+    """Handling-time quantiles, one level and slice at a time (``kpi_quantiles``).
+
+    A quantile holds every value of its group in memory and cannot spill: all levels and
+    slices in one query held a 10 M city's handled requests ten times over and ran out of
+    the build's memory limit; one at a time, at most once.
+    """
+    db.run_model(con, "intermediate/int_handled", materialize="int_handled")
+    con.execute(
+        "CREATE OR REPLACE TABLE kpi_quantiles (period_id VARCHAR, level VARCHAR,"
+        " unit_id VARCHAR, dim VARCHAR, key VARCHAR, handling_hours_p50 DOUBLE,"
+        " handling_hours_p90 DOUBLE)"
+    )
+    for level, depth in con.execute("SELECT level, depth FROM levels ORDER BY depth").fetchall():
+        for dim in ("all", "category", "department"):
+            if dim == "all" or depth <= params["breakdown_max_depth"]:
+                db.run_model(
+                    con,
+                    "marts/kpi_quantiles",
+                    {**params, "level": level, "dim": dim},
+                    insert_into="kpi_quantiles",
+                )
+    con.execute("DROP TABLE int_handled")
 
 
 def _hex_marts(

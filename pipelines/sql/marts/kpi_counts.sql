@@ -6,9 +6,9 @@
 --
 -- Counts add up, so they are taken once per leaf (a request has one leaf per hierarchy)
 -- and summed up the leaf's units (int_leaf_units): the request × unit product (five rows
--- per request and period in the demo) is never formed for them. Quantiles do not add up:
--- they are taken over the request × unit rows of the handled requests only, narrow ones.
--- Inputs: int_request_periods, int_request_place, int_leaf_units.
+-- per request and period in the demo) is never formed. Quantiles do not add up: they come
+-- from kpi_quantiles, computed level by level over the handled requests.
+-- Inputs: int_request_periods, int_request_place, int_leaf_units, kpi_quantiles.
 -- Params: $breakdown_max_depth, $primary_hierarchy.
 with leaf_requests as (
     select p.*, pl.hierarchy, pl.leaf_id
@@ -127,47 +127,6 @@ summed as (
     group by period_id, level, unit_id, dim, key
 ),
 
--- Handled requests only, one row per unit they count in at each dim: period, unit, key
--- and hours (quantiles need every value).
-handled as (
-    select period_id, hierarchy, leaf_id, l1_zh, department, handled_hours
-    from leaf_requests
-    where handled_hours is not null
-),
-
-handled_units as (
-    select h.period_id, u.level, u.unit_id, u.depth, h.l1_zh, h.department, h.handled_hours
-    from handled as h
-    inner join leaf_units as u
-        on u.hierarchy = h.hierarchy and u.leaf_id is not distinct from h.leaf_id
-),
-
-quantiles as (
-    select
-        period_id, level, unit_id, 'all' as dim, '' as key,
-        quantile_cont(handled_hours, 0.5) as handling_hours_p50,
-        quantile_cont(handled_hours, 0.9) as handling_hours_p90
-    from handled_units
-    group by period_id, level, unit_id
-    union all
-    select
-        period_id, level, unit_id, 'category' as dim, l1_zh as key,
-        quantile_cont(handled_hours, 0.5) as handling_hours_p50,
-        quantile_cont(handled_hours, 0.9) as handling_hours_p90
-    from handled_units
-    where depth <= $breakdown_max_depth
-    group by period_id, level, unit_id, l1_zh
-    union all
-    select
-        period_id, level, unit_id, 'department' as dim,
-        coalesce(department, '(未派单)') as key,
-        quantile_cont(handled_hours, 0.5) as handling_hours_p50,
-        quantile_cont(handled_hours, 0.9) as handling_hours_p90
-    from handled_units
-    where depth <= $breakdown_max_depth
-    group by period_id, level, unit_id, coalesce(department, '(未派单)')
-)
-
 select
     s.period_id, s.level, s.unit_id, s.dim, s.key, s.key_en, s.requests, s.closed, s.open,
     s.overdue, s.overdue_open, s.closed_1d, s.closed_3d, s.closed_on_time, s.due_decided,
@@ -177,4 +136,4 @@ select
     s.dispatched_community, s.reopened, s.reopened_twice, s.repeats, s.severity_sum,
     s.discontented, s.settled
 from summed as s
-left join quantiles as q using (period_id, level, unit_id, dim, key)
+left join kpi_quantiles as q using (period_id, level, unit_id, dim, key)

@@ -30,7 +30,7 @@ from dashboard import (
     views,
     worry_view,
 )
-from dashboard.cache import memo
+from dashboard.cache import memo_json
 from dashboard.i18n import Lang, resolve_lang, t
 
 log = logging.getLogger(__name__)
@@ -463,7 +463,7 @@ def map_figure(unit_id: str, period_id: str, lang: Lang, hierarchy: str = "") ->
     return _map_figure(data.current_build().name, unit_id, period_id, lang, hierarchy)
 
 
-@memo
+@memo_json
 def _map_figure(
     build: str, unit_id: str, period_id: str, lang: Lang, hierarchy: str
 ) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from dashboard import (
     ids,
     routes,
 )
-from dashboard.cache import memo
+from dashboard.cache import memo_json
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, t
 from pipelines import component_queries
@@ -222,9 +222,10 @@ def _map_panel(
     # markers took longer than reading them), so the scope is checked before it
     if not data.in_scope(unit):
         raise access.OutOfScopeError("outside the principal's scope")
-    figure, hint = _map_figure(
+    drawn = _map_figure(
         data.current_build().name, unit.unit_id, lang, hierarchy or "", tuple(shown), kind, count
     )
+    figure, hint = drawn["figure"], drawn["hint"]
     keys = components.legend_key(
         [
             (t(f"comp.status.{s}", lang), component_figures.STATUS_COLORS[s])
@@ -247,7 +248,7 @@ def _map_panel(
     )
 
 
-@memo
+@memo_json
 def _map_figure(
     build: str,
     unit_id: str,
@@ -256,12 +257,12 @@ def _map_figure(
     shown: tuple[tuple[str, str], ...],
     kind: str | None,
     count: int,
-) -> tuple[dict[str, Any], str]:
-    """The component map of a unit as displayed, and its hint (cached per build and view)."""
+) -> dict[str, Any]:
+    """The component map of a unit as displayed (``figure``) and its ``hint`` (cached)."""
     del build  # the cache key: data.* reads the current build
     unit = data.unit(unit_id)
     if unit is None:
-        return figures.empty_figure(t("chart.empty", lang)), ""
+        return {"figure": figures.empty_figure(t("chart.empty", lang)), "hint": ""}
     by = hierarchy or None
     kids = data.children(unit, by)
     child_shapes: list[str | None] = list(data.child_outlines(unit, by)["geojson"]) if kids else []
@@ -315,7 +316,7 @@ def _map_figure(
         missing = count - int(cells["components"].sum()) if len(cells) else count
     if missing > 0:
         hint = f"{hint} · {t('comp.unlocated', lang, n=fmt.fmt_int(missing))}"
-    return basemap.for_display(figure), hint
+    return {"figure": basemap.for_display(figure), "hint": hint}
 
 
 def _cells(unit: data.Unit, unit_filter: str | None, kind: str | None) -> pd.DataFrame:

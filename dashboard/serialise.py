@@ -83,8 +83,11 @@ def _component(obj: Component) -> dict[str, Any]:
     return {"props": props, "type": obj._type, "namespace": obj._namespace}
 
 
-def _default(obj: Any) -> Any:
-    """What orjson cannot encode: a component's props, else plotly's cleaner for ``obj``."""
+def default(obj: Any) -> Any:
+    """What orjson cannot encode: a component's props, else plotly's cleaner for ``obj``.
+
+    orjson's ``default`` hook (also for :func:`dashboard.cache.memo_json`'s figures).
+    """
     if isinstance(obj, Component):
         return _component(obj)
     to_plotly_json = getattr(obj, "to_plotly_json", None)
@@ -100,7 +103,7 @@ def _default(obj: Any) -> Any:
 
 def to_json(value: Any) -> str:
     """Encode ``value`` (components, figures, plain data) as plotly's encoder would."""
-    text = orjson.dumps(value, default=_default, option=_OPTIONS).decode("utf-8")
+    text = orjson.dumps(value, default=default, option=_OPTIONS).decode("utf-8")
     return plotly_json._safe(text, plotly_json._swap_orjson)
 
 

@@ -15,15 +15,13 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from dashboard import basemap, components, data, figures, fmt, ids, routes
-from dashboard.cache import memo
+from dashboard.cache import memo_json
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, t
 from pipelines import metrics
 
 #: The ranking view's default metric (on-time handling: what a 12345 review opens with).
 DEFAULT_RANK_METRIC = "on_time_rate"
-#: Open requests drawn on the SLA map at most (the most urgent first).
-MAP_POINTS = data.SLA_OPEN_ROWS
 #: Rows of each SLA list.
 LIST_ROWS = 100
 #: Departments in the league table.
@@ -64,7 +62,7 @@ def sla_view(unit: data.Unit, period: data.Period, lang: Lang) -> list[Component
     """The SLA view: lamps now, the overdue and long-unresolved lists, department league."""
     rules = data.sla_rules()
     summary = data.sla_summary(unit)  # also the scope check before the figure's cache
-    open_now = data.sla_requests(unit, "open", None, MAP_POINTS)
+    open_now = data.sla_requests(unit, "open", None, data.SLA_OPEN_ROWS)
     lamp_figure = _lamp_figure(data.current_build().name, unit.unit_id, lang)
     map_panel = components.panel(
         t("sla.map", lang),
@@ -73,7 +71,7 @@ def sla_view(unit: data.Unit, period: data.Period, lang: Lang) -> list[Component
             "sla.map_hint",
             lang,
             yellow=fmt.fmt_pct(rules.get("yellow_at", 0.8), 0),
-            shown=fmt.fmt_int(min(len(open_now), MAP_POINTS)),
+            shown=fmt.fmt_int(min(len(open_now), data.SLA_OPEN_ROWS)),
         ),
         class_name="yw-panel-map",
     )
@@ -164,14 +162,14 @@ def sla_view(unit: data.Unit, period: data.Period, lang: Lang) -> list[Component
     ]
 
 
-@memo
+@memo_json
 def _lamp_figure(build: str, unit_id: str, lang: Lang) -> dict[str, Any]:
     """The SLA map of a unit (cached per build: a district's 2,000 dots took ~15 ms)."""
     del build  # the cache key: data.* reads the current build
     unit = data.unit(unit_id)
     if unit is None:
         return figures.empty_figure(t("chart.empty", lang))
-    open_now = data.sla_requests(unit, "open", None, MAP_POINTS)
+    open_now = data.sla_requests(unit, "open", None, data.SLA_OPEN_ROWS)
     points = open_now.assign(
         l4=open_now["l4_en"] if lang == "en" else open_now["l4_zh"],
         open_hours=open_now["open_working_hours"],

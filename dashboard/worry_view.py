@@ -18,7 +18,7 @@ from dash import dcc, html, no_update
 from dash.development.base_component import Component
 
 from dashboard import basemap, components, data, figures, fmt, ids
-from dashboard.cache import memo
+from dashboard.cache import memo, memo_json
 from dashboard.components.panels import attributes
 from dashboard.i18n import Lang, t
 
@@ -106,7 +106,7 @@ def _cells(build: str, unit_id: str, hierarchy: str) -> pd.DataFrame:
     return cell_order(data.worry_series(unit, hierarchy or None))
 
 
-@memo
+@memo_json
 def _frame(build: str, unit_id: str, hierarchy: str, period_id: str) -> dict[str, list[Any]]:
     """One month's colours and hovers of the unit's cells (``figures.worry_frame``)."""
     unit = data.unit(unit_id)

@@ -152,3 +152,22 @@ def test_sizes_are_estimated_deeply():
     figure = {"data": [{"lon": [1.5] * 10_000, "lat": [2.5] * 10_000, "name": "cells"}]}
     assert 300_000 < size_of(figure) < 1_000_000
     assert size_of(np.zeros(1000)) >= 8000
+
+
+def test_json_results_are_kept_as_bytes_and_handed_out_as_fresh_copies():
+    from dashboard.cache import JsonMemo
+
+    pool = Pool()
+    calls = []
+
+    def figure(n: int) -> dict:
+        calls.append(n)
+        return {"data": [{"z": [1.5, float("nan")], "lon": np.arange(n)}], "meta": (1, 2)}
+
+    cached = JsonMemo(figure, pool)
+    first = cached(3)
+    first["data"][0]["z"].append(99)
+    again = cached(3)
+    assert again == {"data": [{"z": [1.5, None], "lon": [0, 1, 2]}], "meta": [1, 2]}
+    assert calls == [3]
+    assert pool.info().bytes < 1000

@@ -330,8 +330,10 @@ def _card(
     )
 
 
-def _map(unit: data.Unit, places: pd.DataFrame, lang: Lang, signals: bool) -> html.Section:
-    has_period = _has_period(MAP_PERIOD)
+def _map_layers(
+    unit: data.Unit, has_period: bool, signals: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The map's worry cells and hot cells (empty frames with their columns when none)."""
     cells = data.hex_cells(unit, MAP_PERIOD) if has_period else pd.DataFrame()
     if cells.empty:
         cells = pd.DataFrame({"ring": [], "worry_index": []})
@@ -340,6 +342,12 @@ def _map(unit: data.Unit, places: pd.DataFrame, lang: Lang, signals: bool) -> ht
         if signals and has_period
         else pd.DataFrame({"ring": []})
     )
+    return cells, hot
+
+
+def _map(unit: data.Unit, places: pd.DataFrame, lang: Lang, signals: bool) -> html.Section:
+    has_period = _has_period(MAP_PERIOD)
+    cells, hot = _map_layers(unit, has_period, signals)
     numbered = places.head(MAP_MARKS) if {"lng", "lat"} <= set(places.columns) else None
     marks = (
         [
@@ -377,14 +385,7 @@ def _picture(
     unit = data.unit(unit_id)
     if unit is None:  # not reached: the caller holds the unit
         return ""
-    cells = data.hex_cells(unit, MAP_PERIOD) if has_period else pd.DataFrame()
-    if cells.empty:
-        cells = pd.DataFrame({"ring": [], "worry_index": []})
-    hot = (
-        data.read(signal_queries.hotspot_cells, MAP_PERIOD, unit_id=unit.unit_id, level=unit.level)
-        if signals and has_period
-        else pd.DataFrame({"ring": []})
-    )
+    cells, hot = _map_layers(unit, has_period, signals)
     svg = grid_map.svg_map(
         cells,
         bbox=unit.bbox,

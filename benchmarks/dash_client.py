@@ -349,6 +349,15 @@ class Reply:
         return ""
 
 
+def finish(report: dict[str, Any], out: Path, summary: Callable[[dict[str, Any]], str]) -> int:
+    """Write ``report`` as JSON to ``out``, print its Markdown ``summary``; 1 on any error."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+    sys.stdout.write(summary(report))
+    sys.stdout.write(f"report: {out}\n")
+    return 1 if report["errors"] else 0
+
+
 def server_timing_ms(header: str | None) -> float | None:
     """The ``app`` duration of a ``Server-Timing`` header, in ms (``None`` if absent)."""
     found = re.search(r"(?:^|,)\s*app;dur=([\d.]+)", header or "")

@@ -808,12 +808,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the load test; write the JSON report, print the Markdown summary."""
     args = parse_args(argv)
-    result = run_load(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
-    sys.stdout.write(markdown(result))
-    sys.stdout.write(f"report: {args.out}\n")
-    return 1 if result["errors"] else 0
+    return dc.finish(run_load(args), args.out, markdown)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 from pipelines import catalog
+from pipelines.demo.deliveries import add_late_batch, add_next_day
 from pipelines.settings import Settings
 from pipelines.stages import run_all
 from tests.pipeline.test_publish import state_hash
@@ -18,26 +18,12 @@ from tests.pipeline.test_publish import state_hash
 LATE_MONTH = "2026-03"
 
 
-def add_late_batch(raw: Path) -> int:
-    """Copy 50 March requests (and their events) under new ids, as a late delivery."""
-    requests = pd.read_parquet(raw / "requests" / "requests_000.parquet")
-    events = pd.read_parquet(raw / "requests" / "events_000.parquet")
-    march = requests.loc[requests["受理时间"].astype(str).str.startswith(LATE_MONTH)].head(50)
-    new_id = {old: f"LATE-{i}" for i, old in enumerate(march["工单编号"])}
-    late = march.assign(工单编号=march["工单编号"].map(new_id))
-    late_events = events.loc[events["工单编号"].isin(new_id)]
-    late_events = late_events.assign(工单编号=late_events["工单编号"].map(new_id))
-    late.to_parquet(raw / "requests" / "requests_late.parquet", index=False)
-    late_events.to_parquet(raw / "requests" / "events_late.parquet", index=False)
-    return len(late)
-
-
 @pytest.fixture
 def late_city(built_city: Settings, tmp_path) -> tuple[Settings, dict]:
     """The small city's warehouse, then a late batch for March and an incremental build."""
     shutil.copytree(built_city.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("tmp"))
     settings = Settings.from_env(environ={}, data_dir=tmp_path / "data", memory_limit="1GB")
-    assert add_late_batch(catalog.raw_dir(settings)) == 50
+    assert add_late_batch(catalog.raw_dir(settings), LATE_MONTH, 50) == 50
     report = run_all(settings)
     return settings, report["aggregate"]
 
@@ -70,4 +56,41 @@ def test_the_incremental_build_equals_a_build_from_scratch(late_city, tmp_path):
     shutil.copy(settings.security_directory / "secret.key", fresh.security_directory)
     report = run_all(fresh)
     assert report["aggregate"]["periods_copied"] == []  # nothing to copy from
+    assert state_hash(settings) == state_hash(fresh)
+
+
+@pytest.fixture
+def next_day_city(built_city: Settings, tmp_path) -> tuple[Settings, dict]:
+    """The small city's warehouse, then the next day's delivery and an incremental build."""
+    shutil.copytree(built_city.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("tmp"))
+    settings = Settings.from_env(environ={}, data_dir=tmp_path / "data", memory_limit="1GB")
+    assert add_next_day(catalog.raw_dir(settings))["day_requests"] > 0
+    report = run_all(settings)
+    return settings, report["aggregate"]
+
+
+def test_the_next_day_recomputes_the_rolling_windows_and_its_month_only(next_day_city):
+    settings, report = next_day_city
+    name = catalog.path(settings, "warehouse_current").read_text().strip()
+    path = catalog.path(settings, "warehouse_builds") / f"{name}.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        periods = dict(con.execute("SELECT period_id, kind FROM dim_period").fetchall())
+        as_of = con.execute("SELECT max(as_of) FROM dim_period").fetchall()[0][0]
+    # the new day moves the as-of time: every rolling window ends later, and the month
+    # holding the new day gains requests; months that ended before both as-of times keep
+    # their rows and are copied
+    new_day = as_of - pd.Timedelta(days=1)
+    want = {p for p, kind in periods.items() if kind == "rolling"} | {f"m{new_day:%Y-%m}"}
+    assert set(report["periods_computed"]) == want
+    assert set(report["periods_copied"]) == set(periods) - want
+    assert len(report["periods_copied"]) >= 10
+
+
+def test_the_next_day_build_equals_a_build_from_scratch(next_day_city, tmp_path):
+    settings, _ = next_day_city
+    fresh = Settings.from_env(environ={}, data_dir=tmp_path / "fresh", memory_limit="1GB")
+    shutil.copytree(catalog.raw_dir(settings), catalog.raw_dir(fresh))
+    fresh.security_directory.mkdir(parents=True)
+    shutil.copy(settings.security_directory / "secret.key", fresh.security_directory)
+    run_all(fresh)
     assert state_hash(settings) == state_hash(fresh)

@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from pipelines import api, catalog, db, metrics, queries, snapshots
 from pipelines.cli import app
+from pipelines.demo.deliveries import add_late_batch
 from pipelines.settings import Settings
 from pipelines.stages import run_all
-from tests.pipeline.test_late_data import LATE_MONTH, add_late_batch
+from tests.pipeline.test_late_data import LATE_MONTH
 
 PERIOD = f"m{LATE_MONTH}"  # the month the late batch lands in
 CASES = [
@@ -83,7 +84,7 @@ def published(built_city: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         case: api.ranking(case[0], PERIOD, case[1], snapshot=info.snapshot_id) for case in CASES
     }
 
-    late_rows = add_late_batch(catalog.raw_dir(settings))
+    late_rows = add_late_batch(catalog.raw_dir(settings), LATE_MONTH, 50)
     run_all(settings)
     return Published(
         settings,

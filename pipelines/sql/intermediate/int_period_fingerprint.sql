@@ -5,7 +5,9 @@
 -- equal mart rows for it, so the later build can copy them instead. XOR of row hashes does
 -- not depend on row order. The requests of the window before the period (where they lie)
 -- count too: the worry index's trend reads them, so a late request in February recomputes
--- March. Inputs: int_requests, int_request_periods, int_request_place, dim_period.
+-- March. A period's rows depend on the as-of time only through its end capped at it (the
+-- state at the period's end, its length in days), so a month that ended before the data's
+-- end keeps its fingerprint when the next day arrives. Inputs: int_requests, int_request_periods, int_request_place, dim_period.
 with places as (
     select request_id, bit_xor(hash(hierarchy, leaf_id, geo_status)) as place_hash
     from int_request_place
@@ -48,8 +50,7 @@ select
     d.period_id,
     hash(
         d.start_local,
-        d.end_local,
-        d.as_of,
+        least(d.end_local, d.as_of),
         coalesce(f.rows_hash, 0),
         coalesce(f.requests, 0),
         coalesce(v.previous_hash, 0)

@@ -10,12 +10,18 @@ exact for cells straddling a boundary, with documented rules for overlaps, gaps 
 just outside (see ``pipelines.geo``). Coarser levels follow from the leaf through the unit
 hierarchy, so counts reconcile across levels by construction. Work goes in batches to
 bound memory at 50 M rows.
+
+A point already located by the previous run, with the same source coordinates and the
+same layers (boundaries, resolution, snapping rule, code: the ``locate_keys`` of the
+manifest), keeps its result: a day's delivery locates that day's points only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from pipelines import catalog, geo, h3index
+from pipelines import catalog, db, geo, h3index
 from pipelines.levels import level_res
 from pipelines.settings import Settings
 from pipelines.sources.spec import SourceSpec, load_spec
@@ -43,6 +49,8 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
     city = units.loc[units["level"] == "city"].geometry.iloc[0]
     layers: dict[str, tuple[geo.Layer, np.ndarray]] = {}
     report: dict[str, Any] = {"res": settings.point_res, "crosswalk_cells": {}}
+    previous = _previous_locate_keys(settings)
+    layer_keys: dict[str, str] = {}
     for hierarchy in spec.hierarchies:
         leaf = spec.leaf(hierarchy).name
         rows = units.loc[units["level"] == leaf].sort_values("unit_id").reset_index(drop=True)
@@ -58,6 +66,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         )
         _save_crosswalk(settings, hierarchy, key, ids, layer.crosswalk)
         layers[hierarchy] = (layer, ids)
+        layer_keys[hierarchy] = f"{key}:{_ids_key(ids)}"
         report["crosswalk_cells"][hierarchy] = len(layer.crosswalk.cells)
     # The city's extent, buffered by ~10 km (more than any datum offset), for axis-swap repair.
     minx, miny, maxx, maxy = shapely.bounds(city)
@@ -67,6 +76,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
         maxx + EXTENT_BUFFER_DEG,
         maxy + EXTENT_BUFFER_DEG,
     )
+    report["locate_keys"] = {}
     for kind, source, key, coord_sys in (
         ("request", "stg_requests", "request_id", spec.requests.coord_sys),
         (
@@ -76,14 +86,67 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
             spec.components[0].coord_sys if spec.components else "WGS84",
         ),
     ):
+        locate_key = _locate_key(
+            settings, spec, coord_sys, extent, layer_keys, geo.geometry_key([city], 0)
+        )
+        report["locate_keys"][kind] = locate_key
         report[f"int_{kind}_geo"], report[f"int_{kind}_geo_flags"], report[f"{kind}_place"] = (
-            _locate_table(con, settings, source, kind, key, coord_sys, layers, extent)
+            _locate_table(
+                con,
+                settings,
+                source,
+                kind,
+                key,
+                coord_sys,
+                layers,
+                extent,
+                reuse=previous.get(kind) == locate_key,
+            )
         )
     report["population_cells"] = _cell_population(settings, spec, units, layers)
     catalog.path(settings, "geoindex_manifest").write_text(
         json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     return report
+
+
+def _ids_key(ids: np.ndarray) -> str:
+    return hashlib.sha256("\x1f".join(map(str, ids)).encode()).hexdigest()[:16]
+
+
+def _locate_key(
+    settings: Settings,
+    spec: SourceSpec,
+    coord_sys: str,
+    extent: tuple[float, float, float, float],
+    layer_keys: dict[str, str],
+    outline_key: str,
+) -> str:
+    """Hash of everything a point's result depends on besides its own coordinates."""
+    return hashlib.sha256(
+        json.dumps(
+            {
+                "res": settings.point_res,
+                "snap_m": spec.snap_m,
+                "coord_sys": coord_sys,
+                "extent": extent,
+                "layers": layer_keys,
+                "outline": outline_key,
+                "code": db.code_fingerprint(),
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
+
+
+def _previous_locate_keys(settings: Settings) -> dict[str, str]:
+    """The ``locate_keys`` of the previous run's manifest (none: nothing is reused)."""
+    path = catalog.path(settings, "geoindex_manifest")
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8")).get("locate_keys", {})
+    except (OSError, ValueError):
+        return {}
+    return keys if isinstance(keys, dict) else {}
 
 
 def _crosswalk_files(settings: Settings, hierarchy: str) -> tuple[Any, Any]:
@@ -126,6 +189,9 @@ def _save_crosswalk(
 
 
 GEO_SCHEMA = [
+    # the source's coordinates, as located: the next run reuses a point's row when equal
+    ("lng_src", pa.float64()),
+    ("lat_src", pa.float64()),
     ("lng", pa.float64()),
     ("lat", pa.float64()),
     ("cell", pa.int64()),
@@ -149,34 +215,47 @@ def _locate_table(
     coord_sys: str,
     layers: dict[str, tuple[geo.Layer, np.ndarray]],
     extent: tuple[float, float, float, float],
+    *,
+    reuse: bool = False,
 ) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
     """Write ``int_<kind>_geo`` (one row per point) and ``int_<kind>_place`` (per hierarchy).
 
     ``geo_status`` of the geo table is the primary hierarchy's rule, or why the point is
-    unusable; the place table has each hierarchy's leaf and rule.
+    unusable; the place table has each hierarchy's leaf and rule. With ``reuse`` (the
+    previous run located with the same layers), rows whose key and source coordinates are
+    unchanged are copied from the previous files and only the others are located. Keys are
+    unique: staging quarantines duplicate ids.
+
+    Returns
+    -------
+    tuple
+        Points per primary status, flag counts, and per hierarchy points per rule.
     """
     geo_out = catalog.path(settings, f"int_{kind}_geo")
     place_out = catalog.path(settings, f"int_{kind}_place")
     geo_out.parent.mkdir(parents=True, exist_ok=True)
-    rel = con.read_parquet(str(catalog.path(settings, source))).select(key, "lng_src", "lat_src")
+    src = str(catalog.path(settings, source))
     geo_schema = pa.schema([(key, pa.string()), *GEO_SCHEMA])
     place_schema = pa.schema([(key, pa.string()), *PLACE_SCHEMA])
-    counts: dict[str, int] = dict.fromkeys(geo.GEO_STATUSES, 0)
-    flags = {"axis_swapped": 0, "low_precision": 0}
-    per_hierarchy = {h: dict.fromkeys(geo.GEO_STATUSES, 0) for h in layers}
     primary = next(iter(layers))
     geo_tmp, place_tmp = geo_out.with_suffix(".tmp"), place_out.with_suffix(".tmp")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE reused_points ({key} VARCHAR)")
     with (
         pq.ParquetWriter(geo_tmp, geo_schema, compression="zstd") as geo_writer,
         pq.ParquetWriter(place_tmp, place_schema, compression="zstd") as place_writer,
     ):
-        for batch in rel.to_arrow_reader(BATCH_ROWS):
+        if reuse and _has_source_coordinates(geo_out) and place_out.exists():
+            _copy_unchanged(con, src, key, (geo_out, geo_writer), (place_out, place_writer))
+        todo = con.sql(
+            f"SELECT s.{key}, s.lng_src, s.lat_src FROM read_parquet(?) AS s"  # noqa: S608
+            f" ANTI JOIN reused_points AS r ON r.{key} = s.{key}",
+            params=[src],
+        ).to_arrow_reader(BATCH_ROWS)
+        for batch in todo:
+            lng_src = batch.column("lng_src").to_numpy(zero_copy_only=False)
+            lat_src = batch.column("lat_src").to_numpy(zero_copy_only=False)
             points = geo.prepare_points(
-                batch.column("lng_src").to_numpy(zero_copy_only=False),
-                batch.column("lat_src").to_numpy(zero_copy_only=False),
-                coord_sys=coord_sys,
-                res=settings.point_res,
-                extent=extent,
+                lng_src, lat_src, coord_sys=coord_sys, res=settings.point_res, extent=extent
             )
             usable = points["usable"].to_numpy()
             unusable_status = points["geo_status"].to_numpy()
@@ -184,32 +263,25 @@ def _locate_table(
             for hierarchy, (layer, ids) in layers.items():
                 index, rule = geo.assign(points, layer)
                 status = np.where(usable, rule, unusable_status)
-                leaf = geo.ids_of(index, ids)
                 if hierarchy == primary:
                     primary_status = status
-                for s, n in zip(*np.unique(status.astype(str), return_counts=True), strict=True):
-                    per_hierarchy[hierarchy][str(s)] += int(n)
                 place_writer.write_table(
                     pa.table(
                         {
                             key: batch.column(key),
                             "hierarchy": pa.array(np.full(len(status), hierarchy), pa.string()),
-                            "leaf_id": pa.array(leaf, pa.string()),
+                            "leaf_id": pa.array(geo.ids_of(index, ids), pa.string()),
                             "geo_status": pa.array(status.astype(str), pa.string()),
                         },
                         schema=place_schema,
                     )
                 )
-            for s, n in zip(
-                *np.unique(primary_status.astype(str), return_counts=True), strict=True
-            ):
-                counts[str(s)] += int(n)
-            for flag in flags:
-                flags[flag] += int(points[flag].sum())
             geo_writer.write_table(
                 pa.table(
                     {
                         key: batch.column(key),
+                        "lng_src": lng_src,
+                        "lat_src": lat_src,
                         "lng": points["lng"].to_numpy(),
                         "lat": points["lat"].to_numpy(),
                         "cell": points["cell"].to_numpy(),
@@ -222,7 +294,73 @@ def _locate_table(
             )
     geo_tmp.replace(geo_out)
     place_tmp.replace(place_out)
-    return counts, flags, per_hierarchy
+    reused = con.execute("SELECT count(*) FROM reused_points").fetchall()[0][0]
+    log.info("%s points: %d kept from the previous run, the rest located", kind, reused)
+    con.execute("DROP TABLE reused_points")
+    return _located_counts(con, geo_out, place_out, list(layers))
+
+
+def _has_source_coordinates(geo_file: Path) -> bool:
+    """Whether a previous geo file exists and records the coordinates it located."""
+    if not geo_file.exists():
+        return False
+    names = pq.read_schema(geo_file).names
+    return "lng_src" in names and "lat_src" in names
+
+
+def _copy_unchanged(
+    con: duckdb.DuckDBPyConnection,
+    src: str,
+    key: str,
+    geo_files: tuple[Path, pq.ParquetWriter],
+    place_files: tuple[Path, pq.ParquetWriter],
+) -> None:
+    """Copy the previous rows of points whose source coordinates are unchanged.
+
+    Fills ``reused_points`` with their keys (NULL coordinates match NULL: an unusable point
+    stays unusable).
+    """
+    (geo_prev, geo_writer), (place_prev, place_writer) = geo_files, place_files
+    con.execute(
+        f"INSERT INTO reused_points SELECT s.{key} FROM read_parquet(?) AS s"  # noqa: S608
+        f" JOIN read_parquet(?) AS g ON g.{key} = s.{key}"
+        " AND g.lng_src IS NOT DISTINCT FROM s.lng_src"
+        " AND g.lat_src IS NOT DISTINCT FROM s.lat_src",
+        [src, str(geo_prev)],
+    )
+    for previous, writer in ((geo_prev, geo_writer), (place_prev, place_writer)):
+        columns = ", ".join(writer.schema.names)
+        rows = con.sql(
+            f"SELECT {columns} FROM read_parquet(?) SEMI JOIN reused_points USING ({key})",  # noqa: S608
+            params=[str(previous)],
+        ).to_arrow_reader(BATCH_ROWS)
+        for batch in rows:
+            writer.write_table(pa.Table.from_batches([batch]).cast(writer.schema))
+
+
+def _located_counts(
+    con: duckdb.DuckDBPyConnection, geo_file: Path, place_file: Path, hierarchies: list[str]
+) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
+    """Points per primary status, flag counts and per hierarchy points per rule."""
+    counts: dict[str, int] = dict.fromkeys(geo.GEO_STATUSES, 0)
+    for status, n in con.execute(
+        "SELECT geo_status, count(*) FROM read_parquet(?) GROUP BY ALL ORDER BY ALL",
+        [str(geo_file)],
+    ).fetchall():
+        counts[str(status)] = counts.get(str(status), 0) + int(n)
+    swapped, low = con.execute(
+        "SELECT count(*) FILTER (WHERE axis_swapped), count(*) FILTER (WHERE low_precision)"
+        " FROM read_parquet(?)",
+        [str(geo_file)],
+    ).fetchall()[0]
+    per_hierarchy = {h: dict.fromkeys(geo.GEO_STATUSES, 0) for h in hierarchies}
+    for hierarchy, status, n in con.execute(
+        "SELECT hierarchy, geo_status, count(*) FROM read_parquet(?) GROUP BY ALL ORDER BY ALL",
+        [str(place_file)],
+    ).fetchall():
+        statuses = per_hierarchy[str(hierarchy)]
+        statuses[str(status)] = statuses.get(str(status), 0) + int(n)
+    return counts, {"axis_swapped": int(swapped), "low_precision": int(low)}, per_hierarchy
 
 
 def _cell_population(

@@ -23,12 +23,9 @@ joined as (
     select
         p.period_id,
         least(p.end_local, p.as_of) as period_end,
-        -- the text columns stay behind: marts count, and a 10 M city's descriptions
-        -- repeated for every period they fall in do not fit in the build's memory
-        r.* exclude (
-            address, description, contact_name_masked, contact_phone_masked,
-            contact_phone_key
-        ),
+        -- the address stays behind: marts count, and a 10 M city's texts repeated for
+        -- every period they fall in do not fit in the build's memory
+        r.* exclude (address),
         h.acceptances,
         h.judged
     from requests as r

@@ -1,6 +1,6 @@
 -- One row per accepted request with place, category, lifecycle, time limits and whether it
 -- repeats an earlier request (same type, same place, within the repeat window), and whether
--- its caller (phone key) called in the 30 days before.
+-- its caller (phone key) called in the 30 days before. Narrow: no description or contact.
 -- Inputs: stg_requests, int_request_geo, int_request_lifecycle, stg_categories,
 -- int_request_due, category_severity (code, severity: the worry index's category weight). Params: $default_limit_hours, $repeat_window_days.
 with requests as (
@@ -42,12 +42,10 @@ joined as (
             du.due_at,
             r.created_local + to_hours(coalesce(c.time_limit_hours, $default_limit_hours))
         ) as due_at,
+        -- the place as written (repeats and repeat places read it); the description and
+        -- contact columns stay in stg_requests until fact_request: every model between
+        -- carries these rows, and a 10 M city's texts made them spill
         r.address,
-        -- scrubbed at ingest; the contact only masked and as a keyed hash (issue 7)
-        r.description,
-        r.contact_name_masked,
-        r.contact_phone_masked,
-        r.contact_phone_key,
         r.component_id,
         g.lng,
         g.lat,

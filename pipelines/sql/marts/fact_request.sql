@@ -6,10 +6,22 @@
 -- $long_reopens times or more (docs/metrics.md). Places are in fact_request_place. The
 -- city component a request is about (int_request_component: sensor, nearest, unmatched or
 -- none) rides along, one link per request.
--- Inputs: int_requests, work_calendar, int_request_component. Params: $as_of_local,
--- $as_of_utc, $yellow_at, $long_open_hours, $long_reopens.
+-- Inputs: int_requests, stg_requests (the description and contact columns), work_calendar,
+-- int_request_component. Params: $as_of_local, $as_of_utc, $yellow_at, $long_open_hours,
+-- $long_reopens.
 with requests as (
     select * from int_requests
+),
+
+texts as (
+    -- the columns int_requests leaves behind (it stays narrow for the models between)
+    select
+        request_id,
+        description,
+        contact_name_masked,
+        contact_phone_masked,
+        contact_phone_key
+    from stg_requests
 ),
 
 now as (
@@ -81,10 +93,11 @@ final as (
         is_repeat,
         is_repeat_caller,
         address,
-        description,
-        contact_name_masked,
-        contact_phone_masked,
-        contact_phone_key,
+        -- scrubbed at ingest; the contact only masked and as a keyed hash (issue 7)
+        text.description,
+        text.contact_name_masked,
+        text.contact_phone_masked,
+        text.contact_phone_key,
         component_id,
         lng,
         lat,
@@ -112,6 +125,7 @@ final as (
         link.link_method,
         link.link_distance_m
     from lamps
+    inner join texts as text using (request_id)
     left join int_request_component as link using (request_id)
 )
 

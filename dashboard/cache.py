@@ -43,13 +43,14 @@ from dashboard import serialise
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: The pool's budget: what the cached results of one server process may hold at most.
-#: On the 1 M demo a unit's six views in a few periods hold about 0.5 MB, so this keeps
-#: the last ~250 units opened warm, and a 10-minute load test reaches the ceiling early
-#: and stays there (RSS flat; docs/benchmarks.md).
+#: The pool's default budget (setting ``cache_mb``): what the cached results of one server
+#: process may hold at most. On the 1 M demo a unit's six views in a few periods hold about
+#: 0.5 MB, so this keeps the last ~250 units opened warm, and a 10-minute load test
+#: reaches the ceiling early and stays there (RSS flat; docs/benchmarks.md).
 MAX_BYTES = 128 * 1024 * 1024
-#: A result above this is served but not kept: it would push out dozens of others (the
-#: largest seen, a city's backlog matrix or a district's figure, are 2-5 MB).
+#: The default largest result kept (setting ``cache_entry_mb``): a result above it is served
+#: but not kept, as it would push out dozens of others (the largest seen, a city's backlog
+#: matrix or a district's figure, are 2-5 MB).
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 #: Containers with more items than this are sized from a sample of them (a figure holds
 #: thousands of polygons; walking every coordinate cost more than the query it cached).
@@ -186,6 +187,17 @@ class Pool:
         flight.done.set()
         return value
 
+    def resize(self, max_bytes: int, max_entry_bytes: int) -> None:
+        """Change the budgets; results beyond the new one go, least recently used first."""
+        with self._lock:
+            self.max_bytes = max_bytes
+            self.max_entry_bytes = max_entry_bytes
+            for full in [k for k, v in self._entries.items() if v[1] > max_entry_bytes]:
+                self._bytes -= self._entries.pop(full)[1]
+            while self._bytes > self.max_bytes and self._entries:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
     def clear(self, name: str | None = None) -> None:
         """Forget the results of function ``name`` (all when ``None``)."""
         with self._lock:
@@ -197,6 +209,18 @@ class Pool:
                 return
             for full in [k for k in self._entries if k[0] == name]:  # type: ignore[index]
                 self._bytes -= self._entries.pop(full)[1]
+
+    def snapshot(self) -> list[tuple[Hashable, tuple[Any, int]]]:
+        """The cached results now, least recently used first (benchmarks: :meth:`restore`)."""
+        with self._lock:
+            return list(self._entries.items())
+
+    def restore(self, entries: list[tuple[Hashable, tuple[Any, int]]]) -> None:
+        """Hold exactly ``entries`` (a :meth:`snapshot`) again, as a new generation."""
+        with self._lock:
+            self._generation += 1
+            self._entries = OrderedDict(entries)
+            self._bytes = sum(size for _, (_, size) in entries)
 
     def info(self, name: str | None = None) -> CacheInfo:
         """Hits, misses, waits (callers served by another's computation), entries, bytes."""
@@ -277,3 +301,8 @@ def memo_json(fn: Callable[P, R]) -> JsonMemo[P, R]:
 def clear() -> None:
     """Forget every cached result (a new build is served)."""
     POOL.clear()
+
+
+def configure(max_mb: int, max_entry_mb: int) -> None:
+    """Set :data:`POOL`'s budgets in MiB (the settings ``cache_mb`` and ``cache_entry_mb``)."""
+    POOL.resize(max_mb * 1024 * 1024, max_entry_mb * 1024 * 1024)

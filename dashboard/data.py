@@ -222,10 +222,13 @@ class Warehouse:
                 return self._build
             name = self.current_file.read_text(encoding="utf-8").strip()
             if self._build is None or name != self._build.name:
+                swapped = self._build is not None
                 self._build = self._open(name)
                 # Old builds drop out of every cache at once; their connection closes when the
                 # last in-flight request holding it finishes.
                 clear_caches()
+                if swapped and _LISTENER is not None:
+                    _LISTENER(self._build)
             self._stamp = stamp
             return self._build
 
@@ -243,6 +246,18 @@ class Warehouse:
 
 
 _WAREHOUSE: Warehouse | None = None
+#: Called with the new build when a publish swaps the served one (the warm-up).
+_LISTENER: Callable[[Build], None] | None = None
+
+
+def on_new_build(listener: Callable[[Build], None] | None) -> None:
+    """Call ``listener(build)`` whenever a newly published build replaces the served one.
+
+    It runs on the request that noticed the swap, under the warehouse's lock, so it must
+    return at once (start a thread). One listener; ``None`` removes it.
+    """
+    global _LISTENER
+    _LISTENER = listener
 
 
 def configure(settings: Settings) -> Warehouse:
@@ -255,6 +270,7 @@ def configure(settings: Settings) -> Warehouse:
     """
     global _WAREHOUSE
     _WAREHOUSE = Warehouse(settings)
+    cache.configure(settings.cache_mb, settings.cache_entry_mb)
     clear_caches()
     return _WAREHOUSE
 

@@ -80,6 +80,7 @@ STATIC_ENDPOINTS = frozenset(
         "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
         "/_favicon.ico",
         "yiwang_login_css",
+        "yiwang_plotly_js",
     }
 )
 #: Dash's callback endpoint (Dash names it after its route).

@@ -218,7 +218,7 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
-    from dashboard.app import create_app
+    from dashboard.app import create_app, start_serving
 
     current = catalog.path(settings, "warehouse_current")
     if not current.is_file():
@@ -227,6 +227,9 @@ def serve(
         )
         raise typer.Exit(2)
     dash_app = create_app(settings)
+    if not debug:
+        # background warm-up of the served build, and a frozen heap (dashboard.app)
+        start_serving(settings)
     typer.echo(f"yiwang cockpit on http://{settings.host}:{settings.port}/")
     _run_server(
         dash_app,

@@ -42,6 +42,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address the dashboard listens on"),
     Setting("port", 8050, "Port the dashboard listens on"),
     Setting("server_threads", 16, "Worker threads of the dashboard's web server (waitress)"),
+    Setting("cache_mb", 128, "Memory the dashboard's cached results may hold (MB)"),
+    Setting("cache_entry_mb", 16, "Largest single result the dashboard caches (MB)"),
+    Setting(
+        "warm_depth",
+        2,
+        "Levels whose pages are computed ahead when a build is served (0 off, 1 the city, "
+        "2 and its districts, ...)",
+    ),
     Setting("language", "zh", "Default dashboard language: zh or en"),
     Setting("keep_builds", 2, "Published warehouse builds kept on disk"),
     Setting("wall_refresh_seconds", 60, "How often a wall screen reloads its data (seconds)"),
@@ -115,6 +123,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8050
     server_threads: int = 16
+    cache_mb: int = 128
+    cache_entry_mb: int = 16
+    warm_depth: int = 2
     language: str = "zh"
     keep_builds: int = 2
     wall_refresh_seconds: int = 60
@@ -182,6 +193,9 @@ class Settings:
                 "demo_seed",
                 "port",
                 "server_threads",
+                "cache_mb",
+                "cache_entry_mb",
+                "warm_depth",
                 "wall_tour_seconds",
                 "stale_after_hours",
                 "session_idle_minutes",
@@ -218,6 +232,13 @@ class Settings:
             raise ValueError("auth_provider=oidc needs oidc_issuer and oidc_client_id")
         if self.cookie_secure not in ("auto", "true", "false"):
             raise ValueError(f"cookie_secure must be auto, true or false: {self.cookie_secure!r}")
+        if self.cache_mb < 0 or self.cache_entry_mb < 0:
+            raise ValueError(
+                f"cache_mb and cache_entry_mb must be >= 0, got {self.cache_mb}, "
+                f"{self.cache_entry_mb}"
+            )
+        if self.warm_depth < 0:
+            raise ValueError(f"warm_depth must be >= 0, got {self.warm_depth}")
         if self.suppress_below < 1:
             raise ValueError(f"suppress_below must be at least 1, got {self.suppress_below}")
         if self.basemap_url and not all(k in self.basemap_url for k in ("{z}", "{x}", "{y}")):

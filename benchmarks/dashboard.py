@@ -11,7 +11,9 @@ district's busiest street, community and grid):
   ``tests/dashboard/test_scope_matrix.py`` crafts them).
 
 "Cold" is the first answer after every cache of the process was cleared (what the first
-visitor after a publish waits for); "warm" is the median of the next ``--repeat``
+visitor after a publish waits for); with ``--warm DEPTH`` it is the first answer once the
+server's background warm-up (``dashboard.warmup``, ``warm_depth``) has run, the caches
+restored to what it left before each row. "Warm" is the median of the next ``--repeat``
 answers. Sizes are the body as sent and gzipped (flask-compress's level 6). Results are
 printed as a table and written as JSON (``--out``). ``--profile PATH`` prints a cProfile
 of one cold render of that path instead.
@@ -23,6 +25,7 @@ import argparse
 import cProfile
 import gzip
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -55,6 +58,23 @@ def _clear_caches() -> None:
         data.levels()
         data.periods()
         data.children(data.city())
+
+
+def _warm_up(depth: int) -> list[Any]:
+    """Clear every cache, run the server's warm-up to its end; return the pool's state."""
+    from dashboard import cache, warmup
+
+    _clear_caches()
+    warmer = warmup.Warmer(depth, idle=lambda: True)
+    t0 = time.perf_counter()
+    warmer.start()
+    warmer.join()
+    info = cache.POOL.info()
+    sys.stderr.write(
+        f"warm-up (depth {depth}): {len(warmer.warmed)} pages in "
+        f"{time.perf_counter() - t0:.1f} s, {info.entries} results, {info.bytes / 2**20:.1f} MiB\n"
+    )
+    return cache.POOL.snapshot()
 
 
 def _post_body(dep: dict[str, Any], values: dict[tuple[str, str], Any]) -> dict[str, Any]:
@@ -122,6 +142,8 @@ class Bench:
         self.client = self.app.server.test_client()
         self.client.set_cookie(COOKIE, token)
         self.repeat = repeat
+        #: The pool as the warm-up left it (``--warm``): "cold" then starts from there.
+        self.warmed: list[Any] | None = None
         self.deps: list[dict[str, Any]] = self.client.get("/_dash-dependencies").get_json()
         self.router = next(d for d in self.deps if d["output"] == ROUTER)
         self.results: list[dict[str, Any]] = []
@@ -148,8 +170,13 @@ class Bench:
         return _post_body(self.router, values)
 
     def measure(self, what: str, level: str, body: dict[str, Any]) -> Any:
-        """Time ``body`` cold (caches cleared) and warm; record and print a row."""
-        _clear_caches()
+        """Time ``body`` cold (caches cleared, or as the warm-up left them) and warm."""
+        if self.warmed is None:
+            _clear_caches()
+        else:
+            from dashboard import cache
+
+            cache.POOL.restore(self.warmed)
         cold, response = self.post(body)
         cold_cpu = self.last_cpu_ms
         warm, warm_cpu = [], []
@@ -279,8 +306,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--levels", nargs="*")
     parser.add_argument("--profile", help="cProfile one cold render of this path")
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument(
+        "--warm",
+        type=int,
+        metavar="DEPTH",
+        help="run the server's warm-up (warm_depth DEPTH) first: 'cold' is then the first "
+        "answer after it, what a visitor meets once a publish was warmed",
+    )
     args = parser.parse_args(argv)
     bench = Bench(args.data_dir, args.repeat)
+    if args.warm is not None:
+        bench.warmed = _warm_up(args.warm)
     if args.profile:
         body = bench.route_body(args.profile)
         bench.post(body)  # open the build, load dimensions
@@ -297,7 +333,12 @@ def main(argv: list[str] | None = None) -> None:
         if args.levels and level not in args.levels:
             continue
         bench.run_unit(u)
-    out = {"data_dir": str(args.data_dir), "seconds": round(time.perf_counter() - t0, 1)}
+    out = {
+        "data_dir": str(args.data_dir),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "warm_depth": args.warm,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
     out["results"] = bench.results
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,9 @@ import gzip
 import threading
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
+
+from dashboard import routes
 
 #: Where dcc's Graph loads plotly.js from (``serve_locally``).
 URL = "/_dash-component-suites/plotly/package_data/plotly.min.js"
@@ -31,6 +33,10 @@ ENDPOINT = "yiwang_plotly_js"
 BUNDLE = Path(__file__).resolve().parent / "vendor" / "plotly-yiwang.min.js"
 #: Browsers keep it a day, then revalidate; a new bundle comes with a new app version.
 MAX_AGE = 86400
+
+#: Where the page's HTML says whether to preload the bundle (see :func:`preload`).
+MARKER = "<!--yiwang:preload-plotly-->"
+TAG = f'<link rel="preload" href="{URL}" as="script">'
 
 _lock = threading.Lock()
 _cache: dict[str, bytes] = {}
@@ -57,6 +63,21 @@ def _serve() -> Response:
     response.headers["Vary"] = "Accept-Encoding"
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     return response
+
+
+def preload(html: str) -> str:
+    """The page's HTML with :data:`MARKER` replaced by the preload tag, where graphs show.
+
+    Every cockpit draws plotly graphs, which ask for plotly.js only once the page's data
+    has arrived: preloading it with the page's own scripts saves that second round trip.
+    The grid chief's phone view (``/grid/<id>`` without ``?view=``) draws its map on the
+    server and has no graph: it gets no preload (0.9 MB less on a phone's first load).
+    """
+    wanted = True
+    if has_request_context():
+        chief = request.path.startswith("/grid/") and request.args.get("view") not in routes.VIEWS
+        wanted = not chief and not request.path.startswith("/login")
+    return html.replace(MARKER, TAG if wanted else "")
 
 
 def install(server: Flask) -> None:

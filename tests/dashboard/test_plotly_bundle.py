@@ -39,6 +39,16 @@ def test_the_bundle_is_behind_the_sign_in_like_every_script(app):
     assert app.server.test_client().get(plotly_bundle.URL).status_code == 401
 
 
-def test_pages_preload_the_bundle(client):
-    page = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
-    assert f'<link rel="preload" href="{plotly_bundle.URL}" as="script">' in page
+def test_cockpit_pages_preload_the_bundle(client, units):
+    for path in ("/", f"/district/{units['district'].unit_id}", "/grid/x?view=overview", "/wall"):
+        page = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+        assert f'<link rel="preload" href="{plotly_bundle.URL}" as="script">' in page, path
+        assert plotly_bundle.MARKER not in page
+
+
+def test_the_grid_chiefs_phone_view_does_not_preload_plotly(client, units):
+    page = client.get(f"/grid/{units['community'].unit_id}", headers={"Accept": "text/html"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert plotly_bundle.URL not in text
+    assert plotly_bundle.MARKER not in text

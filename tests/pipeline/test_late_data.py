@@ -18,11 +18,17 @@ from tests.pipeline.test_publish import state_hash
 LATE_MONTH = "2026-03"
 
 
-@pytest.fixture
-def late_city(built_city: Settings, tmp_path) -> tuple[Settings, dict]:
-    """The small city's warehouse, then a late batch for March and an incremental build."""
-    shutil.copytree(built_city.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("tmp"))
-    settings = Settings.from_env(environ={}, data_dir=tmp_path / "data", memory_limit="1GB")
+@pytest.fixture(scope="module")
+def late_city(
+    built_city: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Settings, dict]:
+    """The small city's warehouse, then a late batch for March and an incremental build.
+
+    Built once for the module: its two tests only read it.
+    """
+    data = tmp_path_factory.mktemp("late") / "data"
+    shutil.copytree(built_city.data_dir, data, ignore=shutil.ignore_patterns("tmp"))
+    settings = Settings.from_env(environ={}, data_dir=data, memory_limit="1GB")
     assert add_late_batch(catalog.raw_dir(settings), LATE_MONTH, 50) == 50
     report = run_all(settings)
     return settings, report["aggregate"]
@@ -59,11 +65,17 @@ def test_the_incremental_build_equals_a_build_from_scratch(late_city, tmp_path):
     assert state_hash(settings) == state_hash(fresh)
 
 
-@pytest.fixture
-def next_day_city(built_city: Settings, tmp_path) -> tuple[Settings, dict]:
-    """The small city's warehouse, then the next day's delivery and an incremental build."""
-    shutil.copytree(built_city.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("tmp"))
-    settings = Settings.from_env(environ={}, data_dir=tmp_path / "data", memory_limit="1GB")
+@pytest.fixture(scope="module")
+def next_day_city(
+    built_city: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Settings, dict]:
+    """The small city's warehouse, then the next day's delivery and an incremental build.
+
+    Built once for the module: its two tests only read it.
+    """
+    data = tmp_path_factory.mktemp("late") / "data"
+    shutil.copytree(built_city.data_dir, data, ignore=shutil.ignore_patterns("tmp"))
+    settings = Settings.from_env(environ={}, data_dir=data, memory_limit="1GB")
     assert add_next_day(catalog.raw_dir(settings))["day_requests"] > 0
     report = run_all(settings)
     return settings, report["aggregate"]

@@ -35,6 +35,7 @@ _DATASETS = (
     Dataset("quarantine", "02_staged", "quarantine.parquet", "rejected rows with reason codes"),
     Dataset("transcoded", "02_staged", "transcoded", "UTF-8 copies of non-UTF-8 text sources"),
     Dataset("ingest_manifest", "02_staged", "ingest_manifest.json", "row accounting per input"),
+    Dataset("scrub_cache", "02_staged", "scrub_cache.parquet", "keyed digests of scrubbed texts"),
     # intermediate: indexing and lifecycle
     Dataset("int_crosswalk", "03_intermediate", "crosswalk", "interior H3 cell -> leaf unit"),
     Dataset("int_request_geo", "03_intermediate", "request_geo.parquet", "request point + cell"),

@@ -1,7 +1,8 @@
 """The master secret and the keys derived from it (one place for every secret the app uses).
 
 One master secret keys everything: the session cookie signature, the HMAC of phone numbers
-kept for repeat-caller analysis and the contact vault's encryption. It comes from the
+kept for repeat-caller analysis, the contact vault's encryption and the digests of the
+scrub cache. It comes from the
 ``secret_key`` setting or, when that is empty, from ``<security_dir>/secret.key``, generated
 with 32 random bytes and mode 0600 on first use. Each purpose gets its own key derived with
 HMAC-SHA256 over a label, so a leak of one derived key exposes nothing else.
@@ -22,7 +23,7 @@ from pipelines.settings import Settings
 
 KEY_FILE = "secret.key"
 #: Labels of the derived keys; a new purpose gets a new label, never an old one.
-PURPOSES = ("session", "phone", "vault", "csrf")
+PURPOSES = ("session", "phone", "vault", "csrf", "scrub")
 
 
 def _key_file(settings: Settings) -> Path:

@@ -65,11 +65,13 @@ def path(settings: Settings) -> Path:
     return catalog.path(settings, "vault_contacts")
 
 
-def write(settings: Settings, contacts: Iterable[Contact]) -> int:
+def write(settings: Settings, contacts: Iterable[Contact], keep: Iterable[str] = ()) -> int:
     """Replace the vault with ``contacts`` (one per request id); return how many.
 
-    Written to a temporary file and renamed over the old one, so a reader sees the old vault
-    or the new one, never half of one.
+    ``keep`` names requests whose records are carried over from the current vault as they
+    are (their text is unchanged since: :mod:`pipelines.scrub_cache`); a request named in
+    both is sealed anew. Written to a temporary file and renamed over the old one, so a
+    reader sees the old vault or the new one, never half of one.
     """
     encrypt = _cipher(settings).encrypt
     # orjson writes the same JSON (UTF-8, non-ASCII kept) five times faster than json
@@ -88,9 +90,17 @@ def write(settings: Settings, contacts: Iterable[Contact]) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     table = pa.table({"request_id": ids, "sealed": sealed}, schema=_SCHEMA)
+    carried = sorted(set(keep) - set(ids))
+    if carried:
+        if not out.exists():
+            raise VaultError(f"no contact vault at {out} to carry {len(carried)} records from")
+        old = pq.read_table(out, filters=[("request_id", "in", carried)], schema=_SCHEMA)
+        if len(old) != len(carried):
+            raise VaultError(f"the vault lacks {len(carried) - len(old)} records to carry over")
+        table = pa.concat_tables([table, old]).sort_by("request_id")
     pq.write_table(table, tmp, row_group_size=ROW_GROUP, compression="zstd")
     tmp.replace(out)
-    return len(ids)
+    return len(table)
 
 
 def reveal(settings: Settings, request_id: str) -> Contact | None:

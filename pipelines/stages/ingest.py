@@ -22,6 +22,7 @@ import json
 import logging
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines import catalog, db, keys, pii, vault, workcal
+from pipelines.scrub_cache import Entry, ScrubCache
 from pipelines.settings import Settings
 from pipelines.sources import boundaries
 from pipelines.sources.spec import (
@@ -275,7 +277,8 @@ def _protect_personal_data(con: duckdb.DuckDBPyConnection, settings: Settings) -
     t0 = time.perf_counter()
     report: dict[str, Any] = {}
     workers = settings.threads
-    found = _scrub_column(
+    cache = ScrubCache(settings)
+    descriptions = _scrub_column(
         con,
         "stg_requests",
         "description",
@@ -283,27 +286,58 @@ def _protect_personal_data(con: duckdb.DuckDBPyConnection, settings: Settings) -
         pii.PREFILTER,
         key="request_id",
         workers=workers,
+        cache=cache,
+        sealed=True,
     )
-    report["descriptions_scrubbed"] = len(found)
-    report["addresses_scrubbed"] = len(
-        _scrub_column(
-            con,
-            "stg_requests",
-            "address",
-            pii.NUMBER_KINDS,
-            pii.NUMBER_PREFILTER,
-            workers=workers,
-        )
+    report["descriptions_scrubbed"] = descriptions.changed
+    addresses = _scrub_column(
+        con,
+        "stg_requests",
+        "address",
+        pii.NUMBER_KINDS,
+        pii.NUMBER_PREFILTER,
+        key="request_id",
+        workers=workers,
+        cache=cache,
     )
-    report["contacts"] = _contact_columns(con, settings, found)
+    report["addresses_scrubbed"] = addresses.changed
+    report["contacts"] = _contact_columns(con, settings, descriptions)
+    for column, scrub in (("description", descriptions), ("address", addresses)):
+        for rid, entry in scrub.entries.items():
+            cache.add(column, str(scrub.keys[rid]), scrub.digests[rid], entry)
+    cache.save()
+    reused = {"descriptions": descriptions.reused, "addresses": addresses.reused}
     report["component_fields_scrubbed"] = sum(
-        len(_scrub_column(con, "stg_components", col, pii.NUMBER_KINDS, pii.NUMBER_PREFILTER))
+        _scrub_column(con, "stg_components", col, pii.NUMBER_KINDS, pii.NUMBER_PREFILTER).changed
         for col in COMPONENT_TEXT
     )
     report["quarantined_records_scrubbed"] = _scrub_quarantine(con)
     # logged, not in the manifest: a re-run must give the same manifest
-    log.info("personal data scrubbed in %.2f s: %s", time.perf_counter() - t0, report)
+    log.info(
+        "personal data scrubbed in %.2f s: %s; taken from the scrub cache: %s",
+        time.perf_counter() - t0,
+        report,
+        reused,
+    )
     return report
+
+
+@dataclass
+class Scrubbed:
+    """One column's scrub, by ``rowid`` of every row the prefilter matched."""
+
+    #: Rows scanned in this run and changed: original text, the first pass's result (which
+    #: names the first name and mobile number found).
+    found: dict[int, tuple[str, pii.Extracted]] = field(default_factory=dict)
+    #: The result of every matched row, scanned or from the cache (contacts filled in for
+    #: scanned descriptions by :func:`_contact_columns`).
+    entries: dict[int, Entry] = field(default_factory=dict)
+    #: Each matched row's ``key`` column and keyed digest (for the cache).
+    keys: dict[int, Any] = field(default_factory=dict)
+    digests: dict[int, bytes] = field(default_factory=dict)
+    #: Rows changed (scanned or reused) and rows whose result came from the cache.
+    changed: int = 0
+    reused: int = 0
 
 
 def _scrub_column(
@@ -314,24 +348,42 @@ def _scrub_column(
     prefilter: str,
     key: str = "rowid",
     workers: int = 1,
-) -> dict[int, tuple[str, pii.Extracted, Any]]:
+    cache: ScrubCache | None = None,
+    *,
+    sealed: bool = False,
+) -> Scrubbed:
     """Scrub ``table.column`` in place (fixed names of this module).
 
-    Returns
-    -------
-    dict
-        By ``rowid`` of every changed row: its original text, the first pass's result
-        (which names the first name and mobile number found) and its ``key`` column.
+    With a ``cache``, a row whose ``key`` and text the previous ingest already scrubbed
+    takes that result without a scan (``sealed``: its vault record is carried over).
     """
     rows = con.execute(
         f"SELECT rowid, {column}, {key} FROM {table} WHERE regexp_matches({column}, ?)",
         [prefilter],
     ).fetchall()
     originals: dict[int, str] = {rid: text for rid, text, _ in rows}
-    keys_of = {rid: k for rid, _, k in rows}
-    first: dict[int, pii.Extracted] = {}
+    out = Scrubbed(keys={rid: k for rid, _, k in rows})
     current = dict(originals)
     pending = list(originals)
+    if cache is not None:
+        out.digests = dict(
+            zip(pending, cache.digests([originals[r] for r in pending]), strict=True)
+        )
+        hits = cache.hits(
+            con,
+            column,
+            [str(out.keys[r]) for r in pending],
+            [out.digests[r] for r in pending],
+            sealed=sealed,
+        )
+        for i, entry in hits.items():
+            rid = pending[i]
+            out.entries[rid] = entry
+            if entry.scrubbed is not None:
+                current[rid] = entry.scrubbed
+        out.reused = len(hits)
+        pending = [r for r in pending if r not in out.entries]
+    first: dict[int, pii.Extracted] = {}
     # One pass over all, then again over whatever the prefilter still matches (normally
     # nothing): scrubbing is repeated until stable, like pii.scrub.
     for _ in range(5):
@@ -351,44 +403,67 @@ def _scrub_column(
             ).fetchall()
         ]
         con.unregister("scrub_pass")
-    changed = [r for r in originals if current[r] != originals[r]]
-    if changed:
-        con.register("scrubbed", pa.table({"rid": changed, "text": [current[r] for r in changed]}))
+    for rid in first:
+        changed = current[rid] != originals[rid]
+        out.entries[rid] = Entry(current[rid] if changed else None)
+        if changed:
+            out.found[rid] = (originals[rid], first[rid])
+    changed_rows = [r for r in originals if current[r] != originals[r]]
+    out.changed = len(changed_rows)
+    if changed_rows:
+        con.register(
+            "scrubbed", pa.table({"rid": changed_rows, "text": [current[r] for r in changed_rows]})
+        )
         con.execute(
             f"UPDATE {table} SET {column} = scrubbed.text FROM scrubbed "
             f"WHERE {table}.rowid = scrubbed.rid"
         )
         con.unregister("scrubbed")
-    return {r: (originals[r], first[r], keys_of[r]) for r in changed}
+    return out
 
 
-def _contact_columns(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    found: dict[int, tuple[str, pii.Extracted, Any]],
-) -> int:
+def _contact_columns(con: duckdb.DuckDBPyConnection, settings: Settings, scrub: Scrubbed) -> int:
     """Add the contact columns to ``stg_requests`` and write the vault; return contacts.
 
     ``contact_name_masked`` (张*), ``contact_phone_masked`` (138****5678) and
     ``contact_phone_key`` (HMAC-SHA256 of the mobile number, for repeat callers) come from
     the first name and mobile number of the description; the original description with them
-    is sealed in the vault under the request id.
+    is sealed in the vault under the request id. Descriptions taken from the scrub cache
+    bring their masked columns along and keep their vault records. Fills in the contact of
+    every scanned description's cache entry.
     """
     for col in ("contact_name_masked", "contact_phone_masked", "contact_phone_key"):
         con.execute(f"ALTER TABLE stg_requests ADD COLUMN {col} VARCHAR")
+    found = scrub.found
     rids = list(found)
     secret = keys.derive(settings, "phone")
     contacts = [found[r][1] for r in rids]
     phones = [pii.digits(c.mobile) if c.mobile else None for c in contacts]
+    for rid, c, phone in zip(rids, contacts, phones, strict=True):
+        scrub.entries[rid] = Entry(
+            scrub.entries[rid].scrubbed,
+            pii.mask_name(c.name) if c.name else None,
+            pii.mask_phone(phone) if phone else None,
+            pii.phone_key(phone, secret) if phone else None,
+        )
+    changed = [r for r, e in scrub.entries.items() if e.scrubbed is not None]
     con.register(
         "contacts",
         pa.table(
             {
-                "rid": rids,
-                "name": [pii.mask_name(c.name) if c.name else None for c in contacts],
-                "phone": [pii.mask_phone(p) if p else None for p in phones],
-                "phone_key": [pii.phone_key(p, secret) if p else None for p in phones],
-            }
+                "rid": changed,
+                "name": [scrub.entries[r].name_masked for r in changed],
+                "phone": [scrub.entries[r].phone_masked for r in changed],
+                "phone_key": [scrub.entries[r].phone_key for r in changed],
+            },
+            schema=pa.schema(
+                [
+                    ("rid", pa.int64()),
+                    ("name", pa.string()),
+                    ("phone", pa.string()),
+                    ("phone_key", pa.string()),
+                ]
+            ),
         ),
     )
     con.execute(
@@ -399,11 +474,12 @@ def _contact_columns(
     vault.write(
         settings,
         (
-            vault.Contact(str(found[r][2]), c.name, phone, found[r][0])
+            vault.Contact(str(scrub.keys[r]), c.name, phone, found[r][0])
             for r, c, phone in zip(rids, contacts, phones, strict=True)
         ),
+        keep=[str(scrub.keys[r]) for r in changed if r not in found],
     )
-    return sum(1 for c in contacts if c.name or c.mobile)
+    return sum(1 for r in changed if scrub.entries[r].name_masked or scrub.entries[r].phone_masked)
 
 
 def _scrub_quarantine(con: duckdb.DuckDBPyConnection) -> int:

@@ -69,7 +69,11 @@ def test_concurrent_callers_of_a_cold_key_share_one_computation():
     @memo_in(pool)
     def slow(x: int) -> int:
         calls.append(x)
-        time.sleep(0.2)
+        # finish only once the other seven wait on this computation: a fixed sleep let a
+        # thread started late on a busy machine arrive after it and count as a hit
+        deadline = time.monotonic() + 30
+        while slow.cache_info().waits < 7 and time.monotonic() < deadline:
+            time.sleep(0.01)
         return x + 1
 
     results: list[int] = []

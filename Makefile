@@ -5,19 +5,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PLOTLY_BUNDLE := dashboard/vendor/plotly-yiwang.min.js
 PYTEST_ARGS ?=
 
 .PHONY: demo test venv system-deps lint format bench eval lock clean
 
 # The main job: environment, demo city, warehouse, then serve on http://127.0.0.1:8050/.
 # Re-running reuses the demo (same size/seed/end day) and the build (same inputs and code).
-demo: venv
+demo: venv $(PLOTLY_BUNDLE)
 	$(BIN)/yiwang demo --if-missing
 	$(BIN)/yiwang build --if-stale
 	$(BIN)/yiwang serve
 
 # The whole test suite: lint, format check, types, then pytest (browser tests included).
-test: venv system-deps
+test: venv system-deps $(PLOTLY_BUNDLE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -31,6 +32,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
+
+# The cockpit's partial plotly.js (dashboard/plotly_bundle.py), built with the machine's
+# node and npm from the pinned lockfile; without them the app serves plotly's full bundle.
+$(PLOTLY_BUNDLE): dashboard/vendor/package.json dashboard/vendor/package-lock.json \
+		dashboard/vendor/plotly-entry.js dashboard/vendor/build-plotly.mjs
+	bash dashboard/vendor/build-plotly.sh
 
 # Debian's chromium and CJK fonts for the browser tests (installs only as root).
 system-deps:

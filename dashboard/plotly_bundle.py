@@ -4,10 +4,11 @@ Dash's graphs load plotly.js on first use from one fixed address,
 ``/_dash-component-suites/plotly/package_data/plotly.min.js`` (dcc's Graph inserts a
 script with that ``src`` unless ``window.Plotly`` exists). The full bundle the python
 ``plotly`` package ships is 4.8 MB of JavaScript (1.47 MB gzipped) with every trace type;
-the cockpit draws four (scatter, bar, scattermap, choroplethmap). ``vendor/`` holds a
+the cockpit draws four (scatter, bar, scattermap, choroplethmap). ``vendor/`` builds a
 partial bundle of the same plotly.js version with just those (3.0 MB, 0.9 MB gzipped;
-``vendor/build-plotly.sh``), which the browser downloads, parses and runs in about
-half the time on a busy two-core machine (docs/benchmarks.md, issue 8).
+``vendor/build-plotly.sh``, run by ``make``, not committed), which the browser downloads,
+parses and runs in about half the time on a busy two-core machine (docs/benchmarks.md,
+issue 8).
 
 :func:`install` serves it at that address with a route more specific than Dash's
 component-suites route (Werkzeug prefers the rule without converters), so the sign-in
@@ -19,12 +20,15 @@ download (about 0.1 s of a core each time for the full bundle).
 from __future__ import annotations
 
 import gzip
+import logging
 import threading
 from pathlib import Path
 
 from flask import Flask, Response, has_request_context, request
 
 from dashboard import routes
+
+log = logging.getLogger(__name__)
 
 #: Where dcc's Graph loads plotly.js from (``serve_locally``).
 URL = "/_dash-component-suites/plotly/package_data/plotly.min.js"
@@ -81,5 +85,13 @@ def preload(html: str) -> str:
 
 
 def install(server: Flask) -> None:
-    """Serve the partial bundle at :data:`URL` instead of the python package's full one."""
+    """Serve the partial bundle at :data:`URL` instead of the python package's full one.
+
+    The bundle is built at install (``make``, with node and npm: ``vendor/build-plotly.sh``).
+    Without it Dash serves the full bundle at the same address, and the cockpit works the
+    same, only slower to load.
+    """
+    if not BUNDLE.is_file():
+        log.warning("no %s (make builds it with node and npm): plotly's full bundle", BUNDLE)
+        return
     server.add_url_rule(URL, ENDPOINT, _serve, methods=["GET"])

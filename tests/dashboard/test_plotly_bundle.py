@@ -5,9 +5,26 @@ from __future__ import annotations
 import gzip
 import re
 
+import pytest
+from flask import Flask
 from plotly.offline import get_plotlyjs_version
 
 from dashboard import plotly_bundle
+
+
+@pytest.fixture(autouse=True)
+def _bundle_built() -> None:
+    assert plotly_bundle.BUNDLE.is_file(), (
+        "no partial plotly.js bundle: `make test` builds it with node and npm "
+        "(dashboard/vendor/build-plotly.sh)"
+    )
+
+
+def test_without_the_bundle_the_app_leaves_plotly_js_to_dash(tmp_path, monkeypatch):
+    monkeypatch.setattr(plotly_bundle, "BUNDLE", tmp_path / "absent.js")
+    server = Flask(__name__)
+    plotly_bundle.install(server)
+    assert plotly_bundle.ENDPOINT not in server.view_functions
 
 
 def test_the_bundle_is_the_plotly_js_of_the_python_package():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -18,6 +19,23 @@ from tests.pipeline.test_publish import state_hash
 LATE_MONTH = "2026-03"
 
 
+def _copy_of(built_city: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A private copy of the small city's built data folder (the tests add raw files)."""
+    data = tmp_path_factory.mktemp("late") / "data"
+    shutil.copytree(built_city.data_dir, data, ignore=shutil.ignore_patterns("tmp"))
+    return Settings.from_env(environ={}, data_dir=data, memory_limit="1GB")
+
+
+def _built_from_nothing(settings: Settings, tmp_path: Path) -> tuple[Settings, dict]:
+    """The same raw files built in a new data folder; its settings and run report."""
+    fresh = Settings.from_env(environ={}, data_dir=tmp_path / "fresh", memory_limit="1GB")
+    shutil.copytree(catalog.raw_dir(settings), catalog.raw_dir(fresh))
+    # the same deployment's key: phone hashes are keyed, so another key is another state
+    fresh.security_directory.mkdir(parents=True)
+    shutil.copy(settings.security_directory / "secret.key", fresh.security_directory)
+    return fresh, run_all(fresh)
+
+
 @pytest.fixture(scope="module")
 def late_city(
     built_city: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -26,12 +44,9 @@ def late_city(
 
     Built once for the module: its two tests only read it.
     """
-    data = tmp_path_factory.mktemp("late") / "data"
-    shutil.copytree(built_city.data_dir, data, ignore=shutil.ignore_patterns("tmp"))
-    settings = Settings.from_env(environ={}, data_dir=data, memory_limit="1GB")
+    settings = _copy_of(built_city, tmp_path_factory)
     assert add_late_batch(catalog.raw_dir(settings), LATE_MONTH, 50) == 50
-    report = run_all(settings)
-    return settings, report["aggregate"]
+    return settings, run_all(settings)["aggregate"]
 
 
 def test_a_late_batch_recomputes_its_month_and_the_windows_holding_it(late_city):
@@ -55,12 +70,7 @@ def test_a_late_batch_recomputes_its_month_and_the_windows_holding_it(late_city)
 
 def test_the_incremental_build_equals_a_build_from_scratch(late_city, tmp_path):
     settings, _ = late_city
-    fresh = Settings.from_env(environ={}, data_dir=tmp_path / "fresh", memory_limit="1GB")
-    shutil.copytree(catalog.raw_dir(settings), catalog.raw_dir(fresh))
-    # the same deployment's key: phone hashes are keyed, so another key is another state
-    fresh.security_directory.mkdir(parents=True)
-    shutil.copy(settings.security_directory / "secret.key", fresh.security_directory)
-    report = run_all(fresh)
+    fresh, report = _built_from_nothing(settings, tmp_path)
     assert report["aggregate"]["periods_copied"] == []  # nothing to copy from
     assert state_hash(settings) == state_hash(fresh)
 
@@ -73,12 +83,9 @@ def next_day_city(
 
     Built once for the module: its two tests only read it.
     """
-    data = tmp_path_factory.mktemp("late") / "data"
-    shutil.copytree(built_city.data_dir, data, ignore=shutil.ignore_patterns("tmp"))
-    settings = Settings.from_env(environ={}, data_dir=data, memory_limit="1GB")
+    settings = _copy_of(built_city, tmp_path_factory)
     assert add_next_day(catalog.raw_dir(settings))["day_requests"] > 0
-    report = run_all(settings)
-    return settings, report["aggregate"]
+    return settings, run_all(settings)["aggregate"]
 
 
 def test_the_next_day_recomputes_the_rolling_windows_and_its_month_only(next_day_city):
@@ -100,9 +107,5 @@ def test_the_next_day_recomputes_the_rolling_windows_and_its_month_only(next_day
 
 def test_the_next_day_build_equals_a_build_from_scratch(next_day_city, tmp_path):
     settings, _ = next_day_city
-    fresh = Settings.from_env(environ={}, data_dir=tmp_path / "fresh", memory_limit="1GB")
-    shutil.copytree(catalog.raw_dir(settings), catalog.raw_dir(fresh))
-    fresh.security_directory.mkdir(parents=True)
-    shutil.copy(settings.security_directory / "secret.key", fresh.security_directory)
-    run_all(fresh)
+    fresh, _ = _built_from_nothing(settings, tmp_path)
     assert state_hash(settings) == state_hash(fresh)

@@ -25,7 +25,7 @@ def _hash() -> str:
     return users.hash_password(PASSWORD)
 
 
-def test_users() -> dict[str, users.User]:
+def signin_users() -> dict[str, users.User]:
     """One user per role: admin, leader, district, street, community, grid, analyst."""
     return users.demo_users(DISTRICT, STREET, COMMUNITY, GRID, password_hash=_hash())
 
@@ -34,7 +34,7 @@ def write_users(security_dir: Path) -> Path:
     """Write the test users into ``security_dir/users.toml`` (once) and return its path."""
     path = security_dir / "users.toml"
     if not path.exists():
-        users.write(path, test_users(), header="test users (tests/signin.py)")
+        users.write(path, signin_users(), header="test users (tests/signin.py)")
     return path
 
 

@@ -13,7 +13,7 @@ from dashboard import access, auth, data, users
 from dashboard.sessions import SessionStore
 from pipelines import audit
 from pipelines.settings import Settings
-from tests.signin import PASSWORD, test_users
+from tests.signin import PASSWORD, signin_users
 
 
 def _csrf(client: Any, query: str = "") -> str:
@@ -134,7 +134,7 @@ def test_role_and_scope_come_from_the_users_file_at_each_request(app, built_city
     client = app.server.test_client()
     _login(client, "district", PASSWORD)
     try:
-        narrowed = dict(test_users())
+        narrowed = dict(signin_users())
         narrowed["district"] = users.User(
             "district",
             access.ROLES["district_leader"],
@@ -185,7 +185,7 @@ def test_passwords_are_stored_as_argon2id_and_short_ones_are_refused():
 
 def test_demo_users_with_a_published_password_never_serve_beyond_loopback(tmp_path):
     settings = Settings.from_env(environ={}, data_dir=tmp_path, host="0.0.0.0")
-    users.write(settings.users_path, test_users())
+    users.write(settings.users_path, signin_users())
     bare = dash.Dash(__name__)
     with pytest.raises(RuntimeError, match="demo users"):
         auth.install(bare, settings)

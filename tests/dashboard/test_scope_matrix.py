@@ -19,9 +19,10 @@ What "distinctive" means, so that the check can neither pass vacuously nor flag 
 * a name that is part of an in-scope unit's name is not forbidden (the grid "宝贝社区第1网格"
   contains its community's name "宝贝社区");
 * coordinates (truncated and rounded to 4 decimals) and counts (the unit's ``requests`` and
-  ``open`` for the period, when ≥ 100, as ``1234`` and ``1,234``) are forbidden unless the
-  role's own pages already show that string: a map of the user's own area carries thousands
-  of numbers, and a coincidence there is not a leak.
+  ``open`` for the period, when ≥ 100, as ``1234`` and ``1,234``, not glued to ASCII letters
+  or digits as in a hash) are forbidden unless the role's own pages already show that
+  string: a map of the user's own area carries thousands of numbers, and a coincidence there
+  is not a leak.
 
 Positive controls: the same user's own unit answers 200 with its name, and an admin's (and a
 city leader's) answers for the other units do contain their tokens, so a refusal of
@@ -165,8 +166,15 @@ def _haystack(response: Any) -> str:
 
 
 def _number_pattern(n: int) -> str:
+    """A count as a person would read it: not glued to digits, ASCII letters or ``_``.
+
+    Pages carry opaque tokens (asset hashes, Dash's per-process ids such as
+    ``…fb2ee9b075fcb9…``) whose digit runs would otherwise match any three-digit count by
+    chance, a different one on every run. Chinese text may touch the number ("共134件").
+    """
     plain, grouped = str(n), f"{n:,}"
-    return rf"(?<![\d.,])(?:{plain}|{re.escape(grouped)})(?![\d]|[.,]\d)"
+    edge = "0-9A-Za-z_"
+    return rf"(?<![{edge}.,])(?:{plain}|{re.escape(grouped)})(?![{edge}]|[.,]\d)"
 
 
 def _coord_tokens(value: float) -> set[str]:

@@ -56,11 +56,19 @@ COUNT_COLUMNS = (
 def run_query(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pd.DataFrame:
     """Run the read model ``queries/<query>`` (db.load_sql) with bound ``params``.
 
-    A cursor per call is DuckDB's thread-safe way to share one connection.
+    A model over a unit's requests that names ``$row_lo`` and ``$row_hi`` gets the rows of
+    ``fact_request`` the unit's requests lie between (``unit_rows``): bound as constants,
+    they let DuckDB skip every row group outside the unit (a community of a 10 M city reads
+    one of 82). A cursor per call is DuckDB's thread-safe way to share one connection.
     """
+    sql = db.load_sql(f"queries/{query}")
     cur = con.cursor()
     try:
-        return cur.execute(db.load_sql(f"queries/{query}"), params).df()
+        if "$row_lo" in sql:
+            span = cur.execute(db.load_sql("queries/unit_rows"), {"unit_id": params.get("unit_id")})
+            row_lo, row_hi = span.fetchall()[0]
+            params = {**params, "row_lo": row_lo, "row_hi": row_hi}
+        return cur.execute(sql, params).df()
     finally:
         cur.close()
 

@@ -214,17 +214,15 @@ def _request_facts(con: duckdb.DuckDBPyConnection, spec: SourceSpec, as_of: dt.d
             "yellow_at": spec.sla.yellow_at,
             "long_open_hours": spec.sla.long_open_working_days * 24.0,
             "long_reopens": spec.sla.long_reopens,
+            "primary_hierarchy": spec.primary_hierarchy,
         },
         materialize="wh.fact_request",
     )
     # The closed spells between a close and a reopen: with fact_request.closed_at (the last
     # close) they give the exact open intervals the backlog playback counts.
     db.run_model(con, "marts/backlog_reopen_gap", materialize="wh.backlog_reopen_gap")
-    con.execute(
-        "CREATE TABLE wh.fact_request_place AS SELECT request_id, hierarchy, leaf_id"
-        " FROM int_request_place WHERE request_id IN (SELECT request_id FROM int_requests)"
-        " ORDER BY hierarchy, leaf_id, request_id"
-    )
+    db.run_model(con, "marts/fact_request_place", materialize="wh.fact_request_place")
+    db.run_model(con, "marts/dim_unit_rows", materialize="wh.dim_unit_rows")
     con.execute(
         "CREATE TABLE wh.dim_unit_lineage AS SELECT * FROM int_unit_lineage"
         " ORDER BY hierarchy, unit_id, leaf_id"

@@ -198,10 +198,13 @@ def _tiny_warehouse(rows: list[dict], events: list[tuple]) -> duckdb.DuckDBPyCon
     con.register("log", pd.DataFrame(events, columns=["request_id", "event", "ts_local"]))
     con.execute(
         """
-        CREATE TABLE fact_request AS SELECT request_id, created_local, due_at,
-            first_closed_at, closed_at, cell::BIGINT AS cell, geo_status FROM facts;
+        CREATE TABLE fact_request AS SELECT row_number() OVER () - 1 AS row_no, request_id,
+            created_local, due_at, first_closed_at, closed_at, cell::BIGINT AS cell,
+            geo_status FROM facts;
         CREATE TABLE fact_request_place AS
-            SELECT request_id, 'main' AS hierarchy, 'g1' AS leaf_id FROM facts;
+            SELECT request_id, 'main' AS hierarchy, 'g1' AS leaf_id, row_no FROM fact_request;
+        CREATE TABLE dim_unit_rows AS SELECT 'd1' AS unit_id, min(row_no) AS row_lo,
+            max(row_no) AS row_hi, count(*) AS requests FROM fact_request;
         CREATE TABLE dim_unit_lineage AS SELECT 'main' AS hierarchy, 'g1' AS leaf_id,
             'd1' AS unit_id;
         CREATE TABLE dim_unit (unit_id VARCHAR, level VARCHAR);

@@ -6,9 +6,14 @@
 -- $long_reopens times or more (docs/metrics.md). Places are in fact_request_place. The
 -- city component a request is about (int_request_component: sensor, nearest, unmatched or
 -- none) rides along, one link per request.
+-- Rows are stored by place, then time: by the primary hierarchy's leaves in depth-first
+-- order (every unit's leaves are one run of it), then created_local; the unlocated last.
+-- row_no is the row's position, so a unit's requests lie between two row numbers
+-- (dim_unit_rows) and a query given them reads the unit's row groups only (DuckDB's zone
+-- maps) instead of every request of the city.
 -- Inputs: int_requests, stg_requests (the description and contact columns), work_calendar,
--- int_request_component. Params: $as_of_local, $as_of_utc, $yellow_at, $long_open_hours,
--- $long_reopens.
+-- int_request_component, int_request_place, int_unit_lineage. Params: $as_of_local,
+-- $as_of_utc, $yellow_at, $long_open_hours, $long_reopens, $primary_hierarchy.
 with requests as (
     select * from int_requests
 ),
@@ -32,6 +37,24 @@ now as (
             as working_now
     from work_calendar
     where $as_of_utc >= day_start_utc and $as_of_utc < day_end_utc
+),
+
+leaf_order as (
+    -- leaves by their path from the top (lists compare element by element, so the leaves
+    -- under one unit sort together whatever characters the ids hold)
+    select
+        leaf_id,
+        row_number() over (order by list(unit_id order by depth), leaf_id) as leaf_ord
+    from int_unit_lineage
+    where hierarchy = $primary_hierarchy
+    group by leaf_id
+),
+
+request_leaf as (
+    select p.request_id, o.leaf_ord
+    from int_request_place as p
+    inner join leaf_order as o on o.leaf_id = p.leaf_id
+    where p.hierarchy = $primary_hierarchy
 ),
 
 source_has as (
@@ -69,6 +92,9 @@ lamps as (
 
 final as (
     select
+        row_number() over (
+            order by leaf.leaf_ord nulls last, created_local, request_id
+        ) - 1 as row_no,
         request_id,
         created_local,
         created_day,
@@ -127,6 +153,7 @@ final as (
     from lamps
     inner join texts as text using (request_id)
     left join int_request_component as link using (request_id)
+    left join request_leaf as leaf using (request_id)
 )
 
-select * from final order by created_local, request_id
+select * from final order by row_no

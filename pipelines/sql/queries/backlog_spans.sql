@@ -11,9 +11,10 @@
 -- +1/-1 events and running them up in SQL). Requests without a mapped location have
 -- cell 0: the "unlocated".
 -- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_unit.
--- Params: $unit_id (NULL or the city's id: every request), $res, $first, $step, $moments.
+-- Params: $unit_id (NULL or the city's id: every request), $res, $first, $step, $moments;
+-- $row_lo, $row_hi (the unit's fact_request rows, which queries.run_query looks up).
 with in_unit as (
-    select p.request_id
+    select p.row_no
     from fact_request_place as p
     inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
     where l.unit_id = $unit_id::VARCHAR
@@ -33,9 +34,10 @@ scoped as (
             else 0
         end as cell
     from fact_request as r
-    where ($unit_id::VARCHAR is null
+    where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
+        and ($unit_id::VARCHAR is null
             or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
-            or r.request_id in (select request_id from in_unit))
+            or r.row_no in (select row_no from in_unit))
         and (r.closed_at is null or r.closed_at > $first::TIMESTAMP)
 ),
 

@@ -4,9 +4,10 @@
 -- inside it, the request would have been overdue (from due_k until back). Same moments,
 -- cells and unlocated bucket (cell 0) as backlog_spans.
 -- Inputs: backlog_reopen_gap, fact_request, fact_request_place, dim_unit_lineage, dim_unit.
--- Params: $unit_id, $res, $first, $step, $moments.
+-- Params: $unit_id, $res, $first, $step, $moments; $row_lo, $row_hi
+-- (the unit's fact_request rows, which queries.run_query looks up).
 with in_unit as (
-    select p.request_id
+    select p.row_no
     from fact_request_place as p
     inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
     where l.unit_id = $unit_id::VARCHAR
@@ -31,9 +32,10 @@ spells as (
             as past_due
     from backlog_reopen_gap as g
     inner join fact_request as r on r.request_id = g.request_id
-    where ($unit_id::VARCHAR is null
+    where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
+        and ($unit_id::VARCHAR is null
             or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
-            or r.request_id in (select request_id from in_unit))
+            or r.row_no in (select row_no from in_unit))
 ),
 
 live as (

@@ -2,9 +2,10 @@
 -- first, optionally of one unit (where the request lies, as requests.sql; the city's id
 -- filters nothing), one period, one component kind; with the component's kind and status.
 -- Inputs: fact_request, fact_request_place, mart_component, dim_unit_lineage, dim_period,
--- dim_unit. Params: $unit_id, $period_id, $kind, $limit.
+-- dim_unit. Params: $unit_id, $period_id, $kind, $limit; $row_lo,
+-- $row_hi (the unit's fact_request rows, which queries.run_query looks up).
 with in_unit as (
-    select p.request_id
+    select p.row_no
     from fact_request_place as p
     inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
     where l.unit_id = $unit_id::VARCHAR
@@ -30,10 +31,11 @@ select
     c.status_class
 from fact_request as r
 inner join mart_component as c on c.component_id = r.linked_component_id
-where r.link_method in ('sensor', 'nearest')
+where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
+    and r.link_method in ('sensor', 'nearest')
     and ($unit_id::VARCHAR is null
         or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
-        or r.request_id in (select request_id from in_unit))
+        or r.row_no in (select row_no from in_unit))
     and ($period_id::VARCHAR is null or (
         r.created_local >= (select start_local from period)
         and r.created_local < (select end_local from period)

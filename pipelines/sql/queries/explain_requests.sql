@@ -6,9 +6,10 @@
 -- inline, as db.MACROS' h3_parent does: read connections have no macros).
 -- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period, dim_unit,
 -- mart_component (the component's kind in both languages: 路灯 / Street light ...).
--- Params: $unit_id, $period_id, $cell, $res, $limit.
+-- Params: $unit_id, $period_id, $cell, $res, $limit; $row_lo, $row_hi (the unit's
+-- fact_request rows, which queries.run_query looks up).
 with in_unit as (
-    select p.request_id
+    select p.row_no
     from fact_request_place as p
     inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
     where l.unit_id = $unit_id::VARCHAR
@@ -21,8 +22,9 @@ period as (
 picked as (
     select r.*
     from fact_request as r
-    where ($unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
-            or r.request_id in (select request_id from in_unit))
+    where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
+        and ($unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
+            or r.row_no in (select row_no from in_unit))
         and r.created_local >= (select start_local from period)
         and r.created_local < (select end_local from period)
         and ($cell::BIGINT is null or (

@@ -4,9 +4,10 @@
 -- hierarchy as in requests.sql (a request lies in the unit when its leaf does; the city's
 -- own id filters nothing). Hours are wall-clock hours from the build's as-of time.
 -- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_unit, meta.
--- Params: $unit_id, $limit.
+-- Params: $unit_id, $limit; $row_lo, $row_hi (the unit's fact_request rows,
+-- which queries.run_query looks up).
 with in_unit as (
-    select p.request_id
+    select p.row_no
     from fact_request_place as p
     inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
     where l.unit_id = $unit_id::VARCHAR
@@ -25,9 +26,10 @@ picked as (
         count(*) over () as total
     from fact_request as r
     cross join as_of as a
-    where r.is_open
+    where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
+        and r.is_open
         and ($unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
-            or r.request_id in (select request_id from in_unit))
+            or r.row_no in (select row_no from in_unit))
     order by
         case r.lamp when 'red' then 0 when 'yellow' then 1 else 2 end,
         epoch(a.t - r.due_at) / 3600.0 desc nulls last,

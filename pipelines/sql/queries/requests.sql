@@ -7,9 +7,10 @@
 -- $columns (NULL = all) limits what is returned to the named columns.
 -- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_period, dim_unit.
 -- Params: $unit_id, $period_id, $category, $department, $open_only, $lamp,
--- $long_unresolved_only, $min_escalation, $limit, $columns.
+-- $long_unresolved_only, $min_escalation, $limit, $columns; $row_lo, $row_hi (the unit's
+-- fact_request rows, which queries.run_query looks up).
 with in_unit as (
-    select p.request_id
+    select p.row_no
     from fact_request_place as p
     inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
     where l.unit_id = $unit_id::VARCHAR
@@ -22,10 +23,11 @@ period as (
 picked as (
     select r.rowid as row_number
     from fact_request as r
-    where ($unit_id::VARCHAR is null
+    where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
+        and ($unit_id::VARCHAR is null
             -- the city's own id places nothing out
             or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
-            or r.request_id in (select request_id from in_unit))
+            or r.row_no in (select row_no from in_unit))
         and ($period_id::VARCHAR is null or (
             r.created_local >= (select start_local from period)
             and r.created_local < (select end_local from period)

@@ -52,6 +52,7 @@ def main(argv: list[str]) -> None:
         for name, sec in db.TIMINGS:  # a model run once per level counts once, in sum
             steps[name] = round(steps.get(name, 0.0) + sec, 2)
         detail["steps"] = steps
+        detail["peak_rss_step"] = db.peak_step()
     else:
         raise SystemExit(f"unknown step {step!r}")
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

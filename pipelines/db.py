@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import resource
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 #: Seconds spent in each SQL model and timed Python step of this process, in run order:
 #: the benchmark reports where a build's time goes from it (``yiwang bench``).
 TIMINGS: list[tuple[str, float]] = []
+#: The process's peak RSS in MiB so far at the end of each timed step, in step order: the
+#: first step whose figure equals the final peak is the one that set it (benchmarks).
+PEAKS: list[tuple[str, int]] = []
 
 
 @contextmanager
@@ -37,7 +41,16 @@ def timed(step: str) -> Iterator[None]:
     finally:
         seconds = time.perf_counter() - start
         TIMINGS.append((step, seconds))
+        PEAKS.append((step, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024))
         log.debug("%s: %.2f s", step, seconds)
+
+
+def peak_step() -> tuple[str, int] | None:
+    """The timed step during which the process's peak RSS (MiB) was reached, if any."""
+    if not PEAKS:
+        return None
+    top = max(mib for _, mib in PEAKS)
+    return next((name, mib) for name, mib in PEAKS if mib == top)
 
 
 #: H3 hierarchy in plain SQL. Parents by bit arithmetic are exact (checked against h3-py in

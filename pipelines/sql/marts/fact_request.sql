@@ -57,6 +57,17 @@ request_leaf as (
     where p.hierarchy = $primary_hierarchy
 ),
 
+stored_order as (
+    -- numbered on narrow rows: numbering the wide final rows sorted descriptions twice
+    select
+        r.request_id,
+        row_number() over (
+            order by leaf.leaf_ord nulls last, r.created_local, r.request_id
+        ) - 1 as row_no
+    from requests as r
+    left join request_leaf as leaf using (request_id)
+),
+
 source_has as (
     -- without acceptance events (LA's extracts) no request can be "late to respond"
     select count(accepted_at) > 0 as acceptances from requests
@@ -92,9 +103,7 @@ lamps as (
 
 final as (
     select
-        row_number() over (
-            order by leaf.leaf_ord nulls last, created_local, request_id
-        ) - 1 as row_no,
+        stored.row_no,
         request_id,
         created_local,
         created_day,
@@ -153,7 +162,7 @@ final as (
     from lamps
     inner join texts as text using (request_id)
     left join int_request_component as link using (request_id)
-    left join request_leaf as leaf using (request_id)
+    inner join stored_order as stored using (request_id)
 )
 
 select * from final order by row_no

@@ -1,12 +1,14 @@
 -- wh.mart_repeat_place: repeat-address clusters (同址重复诉求) of every period: one place
 -- and one event type reported again and again, each request within the repeat window of
--- the one before, at least three requests; with names, requests and routing.
+-- the one before, at least three requests; with names, requests, how many of them are open
+-- at the as-of time, and routing.
 -- Inputs: signal_repeat_frame, signal_item_requests, int_requests, signal_requests,
 -- signal_classes, signal_item_leaf, signal_route. Params: $primary_hierarchy.
 with members as (
     select
         i.item,
         list(r.request_id order by r.created_local, r.request_id) as request_ids,
+        count(*) filter (where r.closed_at is null) as open_requests,
         min(r.l1_zh) as l1_zh,
         min(r.l1_en) as l1_en,
         min(r.l4_zh) as l4_zh,
@@ -38,6 +40,7 @@ select
     f.lng,
     f.lat,
     m.request_ids,
+    m.open_requests,
     l.leaf_id,
     r.route,
     coalesce(r.unit_ids, []::VARCHAR[]) as unit_ids

@@ -3,7 +3,8 @@
 -- request lies in the unit when its leaf does, in any hierarchy; the city's own id places
 -- nothing out). The phone key never leaves the warehouse this way.
 -- Inputs: fact_request, fact_request_place, dim_unit_lineage, dim_unit.
--- Params: $unit_id, $request_ids (a list).
+-- Params: $unit_id, $request_ids (a list); $row_lo, $row_hi (the unit's fact_request rows,
+-- which queries.run_query looks up: a request in the unit lies between them).
 with wanted as (
     select unnest($request_ids::VARCHAR[]) as request_id
 ),
@@ -17,11 +18,12 @@ in_unit as (
 ),
 
 picked as (
-    -- found on the id alone, then read whole by row id: scanning the long text columns of
-    -- every row group an id might be in cost 2-3x more
+    -- found on the id among the unit's rows alone, then read whole by row id: scanning the
+    -- long text columns of every row group an id might be in cost 2-3x more
     select r.rowid as row_number
     from fact_request as r
-    where r.request_id in (select request_id from wanted)
+    where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
+        and r.request_id in (select request_id from wanted)
         and ($unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
             or r.request_id in (select request_id from in_unit))
 )

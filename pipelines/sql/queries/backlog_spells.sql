@@ -31,8 +31,9 @@ spells as (
         floor((epoch(r.due_at) - epoch($first::TIMESTAMP)) / $step::DOUBLE)::INTEGER + 1
             as past_due
     from backlog_reopen_gap as g
-    inner join fact_request as r on r.request_id = g.request_id
+    inner join fact_request as r on r.row_no = g.row_no
     where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
+        and g.row_no between $row_lo::BIGINT and $row_hi::BIGINT
         and ($unit_id::VARCHAR is null
             or $unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
             or r.row_no in (select row_no from in_unit))

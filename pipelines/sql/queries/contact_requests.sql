@@ -10,22 +10,22 @@ with wanted as (
 ),
 
 in_unit as (
-    select distinct p.request_id
+    select p.row_no
     from fact_request_place as p
     inner join dim_unit_lineage as l on l.hierarchy = p.hierarchy and l.leaf_id = p.leaf_id
     where l.unit_id = $unit_id::VARCHAR
-        and p.request_id in (select request_id from wanted)
+        and p.row_no between $row_lo::BIGINT and $row_hi::BIGINT
 ),
 
 picked as (
     -- found on the id among the unit's rows alone, then read whole by row id: scanning the
     -- long text columns of every row group an id might be in cost 2-3x more
-    select r.rowid as row_number
+    select r.row_no
     from fact_request as r
     where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
         and r.request_id in (select request_id from wanted)
         and ($unit_id::VARCHAR in (select unit_id from dim_unit where level = 'city')
-            or r.request_id in (select request_id from in_unit))
+            or r.row_no in (select row_no from in_unit))
 )
 
 select
@@ -34,5 +34,6 @@ select
     r.contact_name_masked,
     r.contact_phone_masked
 from picked as p
-inner join fact_request as r on r.rowid = p.row_number
+inner join fact_request as r on r.row_no = p.row_no
+where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
 order by r.request_id

@@ -22,7 +22,7 @@ picked as (
     -- $limit listed are then read whole (by row id): reading every listed column of every
     -- open request first made an empty grid's list cost as much as the city's
     select
-        r.rowid as row_number,
+        r.row_no,
         count(*) over () as total
     from fact_request as r
     cross join as_of as a
@@ -58,8 +58,9 @@ select
     epoch(a.t - r.due_at) / 3600.0 as past_due_hours,
     p.total
 from picked as p
-inner join fact_request as r on r.rowid = p.row_number
+inner join fact_request as r on r.row_no = p.row_no
 cross join as_of as a
+where r.row_no between $row_lo::BIGINT and $row_hi::BIGINT
 order by
     case r.lamp when 'red' then 0 when 'yellow' then 1 else 2 end,
     past_due_hours desc nulls last,

@@ -467,7 +467,7 @@ def _hex_marts(
     with db.timed("score cells"):
         # One period at a time (scores are row by row): at 10 M requests the cells of every
         # period at once, 4.5 M rows through pandas and scipy, added 2.2 GB to the peak.
-        parts = []
+        parts: list[str] = []
         for period in periods or [None]:
             cells = con.execute(
                 "SELECT * FROM worry_input WHERE period_id = ? OR ? IS NULL", [period, period]

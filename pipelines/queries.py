@@ -53,6 +53,10 @@ COUNT_COLUMNS = (
 )
 
 
+class StaleBuildError(RuntimeError):
+    """The served build predates a table or column the read models need: rebuild it."""
+
+
 def run_query(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> pd.DataFrame:
     """Run the read model ``queries/<query>`` (db.load_sql) with bound ``params``.
 
@@ -65,7 +69,15 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]
     cur = con.cursor()
     try:
         if "$row_lo" in sql:
-            span = cur.execute(db.load_sql("queries/unit_rows"), {"unit_id": params.get("unit_id")})
+            try:
+                span = cur.execute(
+                    db.load_sql("queries/unit_rows"), {"unit_id": params.get("unit_id")}
+                )
+            except duckdb.CatalogException as exc:
+                raise StaleBuildError(
+                    f"{query}: this warehouse build has no dim_unit_rows (it was made by an"
+                    " older yiwang); run `yiwang build` to rebuild it"
+                ) from exc
             row_lo, row_hi = span.fetchall()[0]
             params = {**params, "row_lo": row_lo, "row_hi": row_hi}
         return cur.execute(sql, params).df()

@@ -133,3 +133,9 @@ def test_the_row_range_of_the_city_an_unknown_id_and_an_empty_unit():
     assert rows_of("c") == every
     assert rows_of(None) == every
     assert rows_of("no-such-unit") == every  # the query's own unit test finds nothing
+
+
+def test_a_build_without_row_ranges_asks_for_a_rebuild():
+    con = duckdb.connect()  # a build made before dim_unit_rows has none
+    with pytest.raises(queries.StaleBuildError, match="yiwang build"):
+        queries.sla_summary(con, "district", "d1")
